@@ -1,0 +1,7 @@
+"""``python -m nmrlens`` runs the command line."""
+
+import sys
+
+from nmrlens.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,74 @@
+"""Molecular formulas without RDKit: parse, normalise to Hill order, compare.
+
+A formula is written as element symbols with optional counts, in any order (``"C9H10O2"``,
+``"H2O"``, ``"C6H5Br"``); the same element may appear more than once and is summed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from nmrlens.errors import InvalidMoleculeError
+
+__all__ = ["ELEMENTS", "parse_formula", "format_formula", "normalize_formula", "MAX_FORMULA_LENGTH"]
+
+#: Element symbols accepted in formulas (periodic table up to Og) plus D for deuterium.
+ELEMENTS: frozenset[str] = frozenset(
+    """H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se
+    Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy
+    Ho Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf
+    Es Fm Md No Lr Rf Db Sg Bh Hs Mt Ds Rg Cn Nh Fl Mc Lv Ts Og D""".split()
+)
+MAX_FORMULA_LENGTH = 200
+_TOKEN = re.compile(r"([A-Z][a-z]?)([0-9]*)")
+
+
+def parse_formula(formula: str) -> dict[str, int]:
+    """Parse a molecular formula into element counts, e.g. ``"C9H10O2"`` -> ``{"C": 9, "H": 10, "O": 2}``.
+
+    Raises:
+        InvalidMoleculeError: for anything but element symbols with whole-number counts.
+    """
+    if not isinstance(formula, str):
+        raise InvalidMoleculeError(f"formula: got {formula!r}, expected a text such as 'C9H10O2'")
+    text = formula.strip().replace(" ", "")
+    if not text or len(text) > MAX_FORMULA_LENGTH:
+        raise InvalidMoleculeError(
+            f"formula: got {formula[:60]!r}, expected element symbols with counts such as 'C9H10O2' "
+            f"(1..{MAX_FORMULA_LENGTH} characters)"
+        )
+    counts: Counter[str] = Counter()
+    pos = 0
+    for m in _TOKEN.finditer(text):
+        if m.start() != pos:
+            break
+        sym, num = m.groups()
+        if sym not in ELEMENTS:
+            raise InvalidMoleculeError(f"formula: unknown element {sym!r} in {formula!r}")
+        n = int(num) if num else 1
+        if n > 100_000:
+            raise InvalidMoleculeError(f"formula: count {n} of {sym} in {formula!r} is above 100000")
+        counts[sym] += n
+        pos = m.end()
+    if pos != len(text):
+        raise InvalidMoleculeError(
+            f"formula: cannot read {formula!r} at position {pos}: expected element symbols with counts "
+            "such as 'C9H10O2'"
+        )
+    return {k: v for k, v in counts.items() if v > 0}
+
+
+def format_formula(counts: dict[str, int]) -> str:
+    """Write element counts in Hill order (C, H, then alphabetical; alphabetical without C)."""
+    keys = sorted(k for k, v in counts.items() if v > 0)
+    if "C" in keys:
+        order = ["C"] + (["H"] if "H" in keys else []) + [k for k in keys if k not in ("C", "H")]
+    else:
+        order = keys
+    return "".join(f"{k}{counts[k] if counts[k] != 1 else ''}" for k in order)
+
+
+def normalize_formula(formula: str) -> str:
+    """Return the Hill-order spelling of a formula (``"H10C9O2"`` -> ``"C9H10O2"``)."""
+    return format_formula(parse_formula(formula))

@@ -1,0 +1,1 @@
+"""Data: loaders for the shared data folders, curation rules, molecule-level splits."""
