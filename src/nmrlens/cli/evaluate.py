@@ -1,0 +1,43 @@
+"""``nmrlens evaluate TASK --data PATH [--limit N] [--seed S] --out metrics.json``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+from nmrlens.evaluate import TASKS, run_task
+from nmrlens.io._base import write_text_atomic
+
+__all__ = ["register", "run"]
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the ``evaluate`` subcommand."""
+    p = sub.add_parser(
+        "evaluate",
+        help="run a task benchmark and write flat metrics JSON",
+        description="Run the benchmark of TASK on a data file in the record format of the shared data "
+        "(e.g. nmrshiftdb2 JSON lines, gzip) and write flat metrics JSON. The metrics file is overwritten.",
+    )
+    p.add_argument("task", choices=sorted(TASKS), help="task to evaluate")
+    p.add_argument("--data", required=True, type=Path, help="data file (record format of ../shared/data)")
+    p.add_argument("--limit", type=int, default=None, help="use at most N records")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", required=True, type=Path, help="metrics JSON to write")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the task and write its metrics; returns the exit status."""
+    t0 = time.perf_counter()
+    metrics = run_task(args.task, args.data, limit=args.limit, seed=args.seed)
+    metrics.setdefault("wall_seconds", round(time.perf_counter() - t0, 3))
+    metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
+    text = json.dumps(metrics, indent=2, sort_keys=True, allow_nan=False, default=str) + "\n"
+    write_text_atomic(args.out, text, force=True)
+    sys.stdout.write(text)
+    return 0
