@@ -1,0 +1,1 @@
+"""Reusable torch building blocks (imported lazily: importing nmrlens does not import torch)."""

@@ -1,0 +1,83 @@
+"""Typed TOML configs: sections map onto dataclasses; unknown sections or keys are errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping, TypeVar
+
+from nmrlens.errors import ConfigError
+
+__all__ = ["load_config", "config_to_dict", "configs_dir"]
+
+T = TypeVar("T")
+
+
+def configs_dir() -> Path:
+    """Folder of the shipped training configs."""
+    return Path(__file__).resolve().parent / "configs"
+
+
+def _build(cls: type[T], values: Mapping[str, Any], where: str) -> T:
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(fields)}")
+    kwargs: dict[str, Any] = {}
+    for name, value in values.items():
+        f = fields[name]
+        if dataclasses.is_dataclass(f.type) or (isinstance(f.type, type) and dataclasses.is_dataclass(f.type)):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}.{name}: expected a table")
+            kwargs[name] = _build(f.type, value, f"{where}.{name}")  # type: ignore[arg-type]
+        else:
+            default = f.default if f.default is not dataclasses.MISSING else None
+            if default is not None and isinstance(default, (int, float)) and not isinstance(default, bool):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ConfigError(f"{where}.{name}: got {value!r}, expected a number")
+                value = type(default)(value) if isinstance(default, float) else value
+            elif isinstance(default, bool) and not isinstance(value, bool):
+                raise ConfigError(f"{where}.{name}: got {value!r}, expected true or false")
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def load_config(cls: type[T], path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> T:
+    """Read a TOML file into the dataclass ``cls`` (whose fields are dataclasses, one per section).
+
+    ``overrides`` maps ``"section.key"`` to a value and is applied after the file.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config: {str(p)!r} does not exist")
+        try:
+            data = tomllib.loads(p.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config: {str(p)!r} is not valid TOML ({exc})") from None
+    for key, value in (overrides or {}).items():
+        section, _, name = key.partition(".")
+        if not name:
+            raise ConfigError(f"override {key!r}: expected section.key=value")
+        data.setdefault(section, {})[name] = value
+    # resolve string annotations of nested dataclasses
+    hints = {f.name: f.type for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    resolved = {}
+    for name, tp in hints.items():
+        if isinstance(tp, str):
+            import typing
+
+            tp = typing.get_type_hints(cls)[name]
+        resolved[name] = tp
+    unknown = sorted(set(data) - set(resolved))
+    if unknown:
+        raise ConfigError(f"config: unknown section(s) {', '.join(unknown)}; allowed: {', '.join(resolved)}")
+    kwargs = {name: _build(tp, data.get(name, {}), name) for name, tp in resolved.items()}
+    return cls(**kwargs)
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    """The resolved config as a plain dict (saved next to every training output)."""
+    return dataclasses.asdict(cfg)

@@ -1,0 +1,316 @@
+"""Training of the atom-level shift model (:class:`~nmrlens.models.shifts.ShiftModel`).
+
+Data: nmrshiftdb2 records of the *train* split; atom-assigned records give direct targets, and
+unassigned 13C/1H peak lists are used through optimal matching against the current predictions
+(after ``warmup_epochs`` epochs on assigned data only). Model selection on the *val* split
+(assigned atoms), then a post-hoc calibration of the predicted standard deviations on *val*,
+then metrics on the *test* split, all written into the checkpoint sidecar.
+
+Run: ``python -m nmrlens.train.shifts --config src/nmrlens/train/configs/shifts.toml --out DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from nmrlens.data.shiftdata import BuildReport, ShiftDatapoint, build_datapoints, match_classes_to_peaks
+
+__all__ = ["ModelSection", "TrainSection", "DataSection", "ShiftTrainConfig", "train", "batch_targets", "evaluate_datapoints"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelSection:
+    """Model hyper-parameters (see ShiftModel)."""
+
+    hidden: int = 256
+    layers: int = 6
+    dropout: float = 0.0
+    head_hidden: int = 256
+
+
+@dataclass
+class TrainSection:
+    """Optimisation settings."""
+
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    warmup_epochs: int = 3
+    unassigned_c13: bool = True
+    unassigned_h1: bool = True
+    unassigned_weight: float = 1.0
+    nll_weight: float = 0.1
+    seed: int = 0
+    threads: int = 2
+    time_budget_min: float = 55.0
+
+
+@dataclass
+class DataSection:
+    """Data: a file in the nmrshiftdb2 JSON-lines format (relative paths: under NMRLENS_DATA_DIR)."""
+
+    path: str = "nmrshiftdb2/molecules.jsonl.gz"
+    limit: int = 0
+
+
+@dataclass
+class ShiftTrainConfig:
+    """The whole training config (one TOML table per section)."""
+
+    model: ModelSection = field(default_factory=ModelSection)
+    train: TrainSection = field(default_factory=TrainSection)
+    data: DataSection = field(default_factory=DataSection)
+
+
+def _resolve_data(path: str) -> Path:
+    p = Path(path)
+    if not p.is_absolute() and not p.exists():
+        from nmrlens.errors import DataNotFoundError
+
+        base = os.environ.get("NMRLENS_DATA_DIR")
+        if not base:
+            raise DataNotFoundError("data.path: relative path needs NMRLENS_DATA_DIR set to the shared data folder")
+        p = Path(base) / p
+    return p
+
+
+def _iter_records(path: Path, limit: int) -> Any:
+    import gzip
+
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+        for i, line in enumerate(fh):
+            if limit and i >= limit:
+                break
+            if line.strip():
+                yield json.loads(line)
+
+
+def batch_targets(items: Sequence[ShiftDatapoint], c13_pred: np.ndarray, h1_pred: np.ndarray, *,
+                  use_c13: bool = True, use_h1: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-node 13C and 1H targets for a batch (NaN = none) and a flag marking matched (unassigned) targets.
+
+    Unassigned peak lists are matched to the current predictions ``c13_pred``/``h1_pred`` (per node, ppm)
+    class by class with :func:`match_classes_to_peaks`.
+    """
+    c13_t, h1_t, matched = [], [], []
+    offset = 0
+    for dp in items:
+        n = dp.graph.n_atoms
+        c = dp.c13_target.copy()
+        h = dp.h1_target.copy()
+        flag = np.zeros(n, dtype=bool)
+        if use_c13 and dp.c13_peaks is not None:
+            carbons = np.flatnonzero(np.asarray(dp.graph.elements) == "C")
+            cls_ids, inverse = np.unique(dp.classes[carbons], return_inverse=True)
+            pred = np.bincount(inverse, weights=c13_pred[offset + carbons]) / np.bincount(inverse)
+            first = carbons[np.unique(inverse, return_index=True)[1]]
+            cls_h = dp.graph.n_hs[first]
+            conflict = (dp.c13_peak_h[None, :] >= 0) & (dp.c13_peak_h[None, :] != cls_h[:, None])
+            assign = match_classes_to_peaks(pred, dp.c13_peaks, conflict)
+            c[carbons] = dp.c13_peaks[assign[inverse]]
+            flag[carbons] = True
+        if use_h1 and dp.h1_peaks is not None:
+            hs = np.flatnonzero(dp.graph.n_hs > 0)
+            if len(hs):
+                cls_ids, inverse = np.unique(dp.classes[hs], return_inverse=True)
+                pred = np.bincount(inverse, weights=h1_pred[offset + hs]) / np.bincount(inverse)
+                cls_nh = np.bincount(inverse, weights=dp.graph.n_hs[hs]).astype(np.int64)
+                first = hs[np.unique(inverse, return_index=True)[1]]
+                optional = np.asarray([dp.graph.elements[i] != "C" for i in first])
+                conflict = (dp.h1_peak_nh[None, :] > 0) & (cls_nh[:, None] > dp.h1_peak_nh[None, :])
+                assign = match_classes_to_peaks(pred, dp.h1_peaks, conflict, optional=optional, optional_cost=1.0)
+                got = assign[inverse]
+                ok = got >= 0
+                h[hs[ok]] = dp.h1_peaks[got[ok]]
+                flag[hs[ok]] = True
+        c13_t.append(c)
+        h1_t.append(h)
+        matched.append(flag)
+        offset += n
+    return np.concatenate(c13_t), np.concatenate(h1_t), np.concatenate(matched)
+
+
+def _loss(mu: Any, sigma: Any, target: np.ndarray, weight: np.ndarray, scale: float, nll_weight: float) -> Any:
+    import torch
+
+    t = torch.from_numpy(target).to(mu.dtype)
+    mask = torch.from_numpy(~np.isnan(target))
+    if not bool(mask.any()):
+        return mu.sum() * 0.0, 0
+    w = torch.from_numpy(weight).to(mu.dtype)[mask]
+    m, s, y = mu[mask], sigma[mask], t[mask]
+    l1 = (m - y).abs() / scale
+    nll = torch.log(s / scale) + 0.5 * ((y - m.detach()) / s) ** 2
+    return ((l1 + nll_weight * nll) * w).sum(), int(mask.sum())
+
+
+def evaluate_datapoints(model: Any, items: Sequence[ShiftDatapoint], batch_size: int = 256) -> dict[str, Any]:
+    """MAE/RMSE (ppm), 2-sigma coverage and raw errors on the assigned atoms of ``items``."""
+    import torch
+
+    from nmrlens.nn.graph import collate_graphs
+
+    errs: dict[str, list[np.ndarray]] = {"c13": [], "h1": []}
+    z: dict[str, list[np.ndarray]] = {"c13": [], "h1": []}
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(items), batch_size):
+            chunk = [dp for dp in items[start:start + batch_size]]
+            out = model(collate_graphs([dp.graph for dp in chunk]))
+            for nuc, mu, sd, tgt in (("c13", out.c13_mu, out.c13_sigma, np.concatenate([d.c13_target for d in chunk])),
+                                     ("h1", out.h1_mu, out.h1_sigma, np.concatenate([d.h1_target for d in chunk]))):
+                mask = ~np.isnan(tgt)
+                e = mu.numpy()[mask] - tgt[mask]
+                errs[nuc].append(e)
+                z[nuc].append(np.abs(e) / sd.numpy()[mask])
+    res: dict[str, Any] = {}
+    for nuc in ("c13", "h1"):
+        e = np.concatenate(errs[nuc]) if errs[nuc] else np.zeros(0)
+        zz = np.concatenate(z[nuc]) if z[nuc] else np.zeros(0)
+        res[f"{nuc}_mae"] = float(np.abs(e).mean()) if len(e) else float("nan")
+        res[f"{nuc}_rmse"] = float(np.sqrt((e ** 2).mean())) if len(e) else float("nan")
+        res[f"{nuc}_within_2sigma"] = float((zz <= 2).mean()) if len(zz) else float("nan")
+        res[f"n_{nuc}_atoms"] = int(len(e))
+        res[f"_{nuc}_z"] = zz
+    return res
+
+
+def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
+    """Train, select on val, calibrate, test; write ``out_dir/{best.safetensors,best.json,config.json,log.jsonl}``."""
+    import torch
+
+    from nmrlens.models.checkpoint import save_checkpoint
+    from nmrlens.models.shifts import ShiftModel
+    from nmrlens.nn.graph import collate_graphs
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    tc = cfg.train
+    torch.set_num_threads(tc.threads)
+    torch.manual_seed(tc.seed)
+    rng = random.Random(tc.seed)
+    np.random.seed(tc.seed)
+    t_start = time.time()
+    data_path = _resolve_data(cfg.data.path)
+    report = BuildReport()
+    items = list(build_datapoints(_iter_records(data_path, cfg.data.limit), report))
+    log.info("built %d datapoints in %.0f s: %s", len(items), time.time() - t_start, report)
+    by_split: dict[str, list[ShiftDatapoint]] = {"train": [], "val": [], "test": []}
+    for dp in items:
+        by_split[dp.split].append(dp)
+    train_items = by_split["train"]
+    train_assigned = [dp for dp in train_items if dp.assigned]
+    val_assigned = [dp for dp in by_split["val"] if dp.assigned]
+    test_assigned = [dp for dp in by_split["test"] if dp.assigned]
+    model = ShiftModel(**dataclasses.asdict(cfg.model))
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    use_unassigned = tc.unassigned_c13 or tc.unassigned_h1
+    n_steps = sum(math.ceil(len(train_assigned if (e < tc.warmup_epochs or not use_unassigned) else train_items)
+                            / tc.batch_size) for e in range(tc.epochs))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tc.lr, total_steps=max(1, n_steps), pct_start=0.05)
+    c_scale, h_scale = float(model.c13_scale), float(model.h1_scale)
+    best = (float("inf"), -1)
+    history = []
+    deadline = t_start + 60 * tc.time_budget_min
+    for epoch in range(tc.epochs):
+        model.train()
+        pool = train_assigned if (epoch < tc.warmup_epochs or not use_unassigned) else train_items
+        order = list(range(len(pool)))
+        rng.shuffle(order)
+        t0, total, count = time.time(), 0.0, 0
+        for start in range(0, len(order), tc.batch_size):
+            batch = [pool[i] for i in order[start:start + tc.batch_size]]
+            g = collate_graphs([dp.graph for dp in batch])
+            out = model(g)
+            c_t, h_t, matched = batch_targets(batch, out.c13_mu.detach().numpy(), out.h1_mu.detach().numpy(),
+                                              use_c13=tc.unassigned_c13, use_h1=tc.unassigned_h1)
+            w = np.where(matched, tc.unassigned_weight, 1.0)
+            lc, nc = _loss(out.c13_mu, out.c13_sigma, c_t, w, c_scale, tc.nll_weight)
+            lh, nh = _loss(out.h1_mu, out.h1_sigma, h_t, w, h_scale, tc.nll_weight)
+            loss = (lc + lh) / max(1, nc + nh)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            if sched.last_epoch < sched.total_steps - 1:
+                sched.step()
+            total += loss.item() * len(batch)
+            count += len(batch)
+        val = evaluate_datapoints(model, val_assigned)
+        terms = [v for v in (val["c13_mae"] / 1.3, val["h1_mae"] / 0.2) if math.isfinite(v)]
+        score = sum(terms) if terms else float(epoch)
+        row = {"epoch": epoch, "loss": total / max(1, count), "val_c13_mae": val["c13_mae"], "val_h1_mae": val["h1_mae"],
+               "score": score, "seconds": round(time.time() - t0, 1), "pool": len(pool)}
+        history.append(row)
+        log.info("epoch %s", row)
+        with open(out_dir / "log.jsonl", "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        if score < best[0]:
+            best = (score, epoch)
+            save_checkpoint(model, out_dir / "best", force=True, training_data={"note": "in progress"})
+        if time.time() > deadline:
+            log.warning("time budget of %.0f min reached after epoch %d", tc.time_budget_min, epoch)
+            break
+    from nmrlens.models.checkpoint import load_checkpoint
+
+    model, _ = load_checkpoint(out_dir / "best")
+    val = evaluate_datapoints(model, val_assigned)
+    for nuc in ("c13", "h1"):
+        zz = val[f"_{nuc}_z"]
+        if len(zz):
+            factor = float(np.quantile(zz, 0.95) / 2.0)
+            buf = getattr(model, f"{nuc}_sigma_cal")
+            buf.mul_(factor)
+    test = evaluate_datapoints(model, test_assigned)
+    metrics = {f"test_{k}": v for k, v in test.items() if not k.startswith("_")}
+    metrics.update({f"val_{k}": v for k, v in evaluate_datapoints(model, val_assigned).items() if not k.startswith("_")})
+    metrics["best_epoch"] = best[1]
+    metrics["train_minutes"] = round((time.time() - t_start) / 60, 1)
+    training_data = {
+        "source": str(cfg.data.path), "split": "nmrlens.data.splits (train; model selection and calibration on val)",
+        "n_train": len(train_items), "n_train_assigned": len(train_assigned), "n_val_assigned": len(val_assigned),
+        "n_test_assigned": len(test_assigned), "build_report": dataclasses.asdict(report),
+        "config": dataclasses.asdict(cfg),
+    }
+    save_checkpoint(model, out_dir / "best", force=True, training_data=training_data, metrics=metrics)
+    return metrics
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry: train with a TOML config (``section.key=value`` overrides)."""
+    from nmrlens.train.config import configs_dir, load_config
+
+    ap = argparse.ArgumentParser(prog="python -m nmrlens.train.shifts", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", default=str(configs_dir() / "shifts.toml"))
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE")
+    args = ap.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key] = json.loads(value) if value not in ("", None) and value[0] in "-0123456789[{tf" else value
+    cfg = load_config(ShiftTrainConfig, args.config, overrides)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    metrics = train(cfg, args.out)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""Shift model: tiny-batch overfit, checkpoint reload gives identical outputs, batch targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nmrlens.chem import parse_smiles
+from nmrlens.data.featurize import featurize_mol
+from nmrlens.data.shiftdata import ShiftDatapoint
+from nmrlens.errors import ConfigError, OutputExistsError
+from nmrlens.models.checkpoint import load_checkpoint, read_sidecar, save_checkpoint
+from nmrlens.models.shifts import ShiftModel, ShiftPredictor
+from nmrlens.nn.graph import collate_graphs
+from nmrlens.train.shifts import batch_targets
+
+SMILES = ["CC(=O)OCc1ccccc1", "CCO", "c1ccncc1", "CC(C)=O", "OC(=O)CCl"]
+C13 = {  # approximate literature 13C shifts per atom (NaN for non-carbons)
+    "CCO": [18.4, 58.3, None],
+    "CC(C)=O": [30.8, 206.7, 30.8, None],
+    "c1ccncc1": [136.0, 123.8, 149.9, None, 149.9, 123.8],  # C4, C3, C2, N, C6, C5
+}
+
+
+def _graphs():
+    return [featurize_mol(parse_smiles(s)) for s in C13]
+
+
+def test_overfits_a_tiny_batch() -> None:
+    torch.manual_seed(0)
+    graphs = _graphs()
+    target = torch.tensor([np.nan if v is None else v for s in C13 for v in C13[s]], dtype=torch.float32)
+    mask = ~torch.isnan(target)
+    model = ShiftModel(hidden=32, layers=2, head_hidden=32)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    g = collate_graphs(graphs)
+    for _ in range(400):
+        out = model(g)
+        loss = (((out.c13_mu[mask] - target[mask]) / 50.0) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    mae = (model(g).c13_mu[mask] - target[mask]).abs().mean().item()
+    assert mae < 0.5  # ppm; an untrained model is ~50 ppm off
+
+
+def test_checkpoint_reload_identical(tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    model = ShiftModel(hidden=32, layers=2, head_hidden=32).eval()
+    model.c13_sigma_cal.fill_(1.3)
+    stem = save_checkpoint(model, tmp_path / "m", metrics={"x": float("nan"), "y": 1.0}, training_data={"d": 1})
+    with pytest.raises(OutputExistsError):
+        save_checkpoint(model, tmp_path / "m")
+    loaded, sidecar = load_checkpoint(stem)
+    assert sidecar["model_class"] == "ShiftModel" and sidecar["metrics"] == {"x": None, "y": 1.0}
+    mols = [parse_smiles(s) for s in SMILES]
+    a = ShiftPredictor(model).predict_mols(mols)
+    b = ShiftPredictor(loaded).predict_mols(mols)
+    assert a == b
+    assert float(loaded.c13_sigma_cal) == pytest.approx(1.3)
+
+
+def test_checkpoint_tampering_and_versions(tmp_path: Path) -> None:
+    import json
+
+    stem = save_checkpoint(ShiftModel(hidden=8, layers=1, head_hidden=8), tmp_path / "m")
+    side = json.loads(stem.with_suffix(".json").read_text())
+    side["format_version"] = 99
+    stem.with_suffix(".json").write_text(json.dumps(side))
+    with pytest.raises(ConfigError, match="format_version"):
+        read_sidecar(stem)
+    side["format_version"] = 1
+    side["model_class"] = "os.system"
+    stem.with_suffix(".json").write_text(json.dumps(side))
+    with pytest.raises(ConfigError, match="model_class"):
+        load_checkpoint(stem)
+    side["model_class"] = "ShiftModel"
+    stem.with_suffix(".json").write_text(json.dumps(side))
+    stem.with_suffix(".safetensors").write_bytes(stem.with_suffix(".safetensors").read_bytes()[:-4] + b"\0\0\0\0")
+    with pytest.raises(ConfigError, match="SHA-256"):
+        load_checkpoint(stem)
+
+
+def test_predictor_reports_only_meaningful_atoms() -> None:
+    pred = ShiftPredictor(ShiftModel(hidden=8, layers=1, head_hidden=8)).predict_mols([parse_smiles("CCO")])[0]
+    assert pred.elements == ("C", "C", "O")
+    assert pred.c13[2] is None and pred.c13[0] is not None
+    assert all(h is not None for h in pred.h1)  # C, C and the OH all carry H
+    assert pred.n_hs == (3, 2, 1)
+
+
+def test_batch_targets_matches_unassigned_peaks() -> None:
+    g = featurize_mol(parse_smiles("CCO"))
+    dp = ShiftDatapoint(1, "train", g, np.array([0, 1, 2]), np.full(3, np.nan), np.full(3, np.nan),
+                        c13_peaks=np.array([58.3, 18.4]), c13_peak_h=np.array([-1, -1]),
+                        h1_peaks=np.array([3.7, 1.2]), h1_peak_nh=np.array([2, 3]))
+    c, h, matched = batch_targets([dp], np.array([20.0, 60.0, 0.0]), np.array([1.0, 3.5, 2.5]))
+    assert c[:2].tolist() == [18.4, 58.3] and np.isnan(c[2])
+    assert h[:2].tolist() == [1.2, 3.7] and np.isnan(h[2])  # OH optional, no peak left for it
+    assert matched.tolist() == [True, True, False]
