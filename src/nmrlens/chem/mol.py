@@ -86,10 +86,10 @@ def canonical_smiles(mol: "Mol", *, isomeric: bool = True) -> str:
 
 
 def mol_formula(mol: "Mol") -> str:
-    """Molecular formula in Hill order, implicit hydrogens included (charges omitted)."""
+    """Molecular formula in Hill order, implicit hydrogens included, net charge as RDKit writes it."""
     from nmrlens.chem.formula import format_formula
 
-    return format_formula(element_counts(mol))
+    return format_formula(element_counts(mol), sum(a.GetFormalCharge() for a in mol.GetAtoms()))
 
 
 def element_counts(mol: "Mol") -> dict[str, int]:

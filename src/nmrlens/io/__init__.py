@@ -129,13 +129,22 @@ def merge_queries(qs: list[Query], source: str = "input") -> Query:
 
 
 def read_spectrum(path: PathLike, fmt: str | None = None, nucleus: str | None = None, **options: Any) -> Spectrum1D:
-    """Read one 1D spectrum (the first of ``nucleus`` when given).
+    """Read one 1D spectrum (the first of ``nucleus`` when given; for text formats ``nucleus`` also
+    names the nucleus of a bare peak list without header).
 
     Raises:
         FileFormatError: when the file holds no (matching) spectrum.
     """
-    q = read_query(path, fmt, **options)
-    spectra = [s for s in q.spectra if nucleus is None or s.nucleus == nucleus]
+    import inspect
+
+    from nmrlens.spectra.model import normalize_nucleus
+
+    nuc = normalize_nucleus(nucleus) if nucleus is not None else None
+    module = format_module(fmt or guess_format(path))
+    if nuc is not None and "nucleus" in inspect.signature(module.loads).parameters:
+        options = {**options, "nucleus": nuc}  # bare peak lists need it; headed text is filtered by it
+    q = merge_queries(module.read(path, **options), source=str(path))
+    spectra = [s for s in q.spectra if nuc is None or s.nucleus == nuc]
     if not spectra:
         raise FileFormatError(f"{path}: holds no {nucleus or '1D'} spectrum")
     return spectra[0]

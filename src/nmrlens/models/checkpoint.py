@@ -84,6 +84,9 @@ def save_checkpoint(model: Any, path: str | Path, *, training_data: dict[str, An
     os.close(fd)
     try:
         save_file(state, tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
         sidecar = {
             "format_version": FORMAT_VERSION,

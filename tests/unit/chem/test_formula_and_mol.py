@@ -26,11 +26,15 @@ def test_parse_formula() -> None:
     assert parse_formula("C9H10O2") == {"C": 9, "H": 10, "O": 2}
     assert parse_formula("CH3CH2OH") == {"C": 2, "H": 6, "O": 1}
     assert normalize_formula("H2O") == "H2O"
+    assert normalize_formula("ClH4N") == "H4ClN"  # RDKit style: H first without C
+    assert normalize_formula("NC4H12+") == "C4H12N+"
+    assert normalize_formula("C2H8N2 2+") == normalize_formula("C2H8N2+2") == "C2H8N2+2"
+    assert normalize_formula("C17H13O11S-") == "C17H13O11S-"
     assert normalize_formula("OCH4") == "CH4O"
     assert normalize_formula("BrC6H5") == "C6H5Br"
 
 
-@pytest.mark.parametrize("bad", ["", "c9h10", "C9H10Xx", "9C", "C-1", "C" * 300, "C9 H10)"])
+@pytest.mark.parametrize("bad", ["", "c9h10", "C9H10Xx", "9C", "C-1H", "+2", "C" * 300, "C9 H10)"])
 def test_bad_formula_raises(bad: str) -> None:
     with pytest.raises(InvalidMoleculeError, match="formula"):
         parse_formula(bad)
