@@ -280,15 +280,9 @@ def record_to_queries(record: Mapping[str, Any], stats: ConversionStats | None =
                 (c13 if sp["nucleus"] == "13C" else h1).append(_nmrshiftdb2_spectrum(sp, st))
     else:
         c13, h1 = _literature_spectra(record, st)
-    formula = record.get("formula")
-    if formula is not None:
-        from nmrlens.chem.formula import normalize_formula
-
-        try:
-            formula = normalize_formula(formula)
-        except NmrLensError:
-            st.bad_formula += 1
-            formula = None
+    formula = _neutral_formula(record.get("formula"))
+    if record.get("formula") is not None and formula is None:
+        st.bad_formula += 1
     smiles = record.get("smiles")
     smiles = smiles if isinstance(smiles, str) and 0 < len(smiles) <= 5000 else None
     out = []
@@ -296,6 +290,19 @@ def record_to_queries(record: Mapping[str, Any], stats: ConversionStats | None =
         spectra = ([c13[i]] if i < len(c13) else []) + ([h1[i]] if i < len(h1) else [])
         out.append(Query(spectra=spectra, formula=formula, smiles=smiles))
     return out
+
+
+def _neutral_formula(formula: Any) -> str | None:
+    """Normalised formula, or None when it is missing, unreadable or charged (no formula tokens)."""
+    if formula is None:
+        return None
+    from nmrlens.chem.formula import format_formula, parse_formula_charge
+
+    try:
+        counts, charge = parse_formula_charge(formula)
+    except NmrLensError:
+        return None
+    return None if charge else format_formula(counts)
 
 
 def record_to_query(record: Mapping[str, Any], stats: ConversionStats | None = None) -> Query:
@@ -308,12 +315,6 @@ def record_to_query(record: Mapping[str, Any], stats: ConversionStats | None = N
     qs = record_to_queries(record, stats)
     if qs:
         return qs[0]
-    formula = record.get("formula")
-    try:
-        from nmrlens.chem.formula import normalize_formula
-
-        formula = normalize_formula(formula) if formula is not None else None
-    except NmrLensError:
-        formula = None
+    formula = _neutral_formula(record.get("formula"))
     smiles = record.get("smiles")
     return Query(formula=formula, smiles=smiles if isinstance(smiles, str) and 0 < len(smiles) <= 5000 else None)
