@@ -28,13 +28,15 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--limit", type=int, default=None, help="use at most N records")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, type=Path, help="metrics JSON to write")
+    p.add_argument("--checkpoint", help="model checkpoint for model tasks (default: the shipped one)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the task and write its metrics; returns the exit status."""
     t0 = time.perf_counter()
-    metrics = run_task(args.task, args.data, limit=args.limit, seed=args.seed)
+    options = {"checkpoint": args.checkpoint} if args.checkpoint else {}
+    metrics = run_task(args.task, args.data, limit=args.limit, seed=args.seed, **options)
     metrics.setdefault("wall_seconds", round(time.perf_counter() - t0, 3))
     metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
     text = json.dumps(metrics, indent=2, sort_keys=True, allow_nan=False, default=str) + "\n"

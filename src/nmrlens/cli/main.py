@@ -20,7 +20,7 @@ from nmrlens.errors import NmrLensError
 __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("show", "convert", "similarity", "data", "evaluate")
+SUBCOMMANDS: tuple[str, ...] = ("predict", "show", "convert", "similarity", "data", "evaluate")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -38,6 +38,8 @@ __all__ = [
     "split_of_record",
     "load_split_table",
     "format_split_table",
+    "training_blocks",
+    "is_held_out",
 ]
 
 Split = Literal["train", "val", "test"]
@@ -187,3 +189,30 @@ def split_of_record(record: Mapping[str, Any], table: Mapping[int, str] | None =
         return table[rid]  # type: ignore[return-value]
     block, _ = record_block(record)
     return split_of_block(block)
+
+
+@functools.lru_cache(maxsize=1)
+def training_blocks() -> frozenset[str]:
+    """InChIKey blocks of the shipped table's *train* and *val* molecules (what models may have seen)."""
+    from nmrlens.io._base import read_text
+
+    blocks = set()
+    for line in read_text(SPLIT_TABLE_PATH, max_bytes=64 * 1024 * 1024).splitlines()[1:]:
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[2] in ("train", "val"):
+            blocks.add(parts[1])
+    return frozenset(blocks)
+
+
+def is_held_out(record: Mapping[str, Any]) -> bool:
+    """True when no model trained on the shipped split can have seen this record's molecule.
+
+    That is: its InChIKey block (see :func:`record_block`) is not a *train*/*val* block of the
+    shipped table. On the shared data this selects the test split; on records never seen before
+    (e.g. a withheld evaluation set) it selects all of them. Evaluation tasks use this filter.
+    """
+    try:
+        block, _ = record_block(record)
+    except InvalidMoleculeError:
+        return False
+    return block not in training_blocks()

@@ -18,6 +18,7 @@ __all__ = ["TASKS", "get_task", "run_task"]
 TASKS: dict[str, str] = {
     "parse": "nmrlens.evaluate.parse:evaluate",
     "tokenizer": "nmrlens.evaluate.tokenizer:evaluate",
+    "shifts": "nmrlens.evaluate.shifts:evaluate",
 }
 
 

@@ -12,6 +12,7 @@ Run: ``python -m nmrlens.train.shifts --config src/nmrlens/train/configs/shifts.
 from __future__ import annotations
 
 import argparse
+import itertools
 import dataclasses
 import json
 import logging
@@ -25,9 +26,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from nmrlens.data.datasets import iter_nmrshiftdb2
 from nmrlens.data.shiftdata import BuildReport, ShiftDatapoint, build_datapoints, match_classes_to_peaks
+from nmrlens.evaluate.shifts import shift_errors
 
-__all__ = ["ModelSection", "TrainSection", "DataSection", "ShiftTrainConfig", "train", "batch_targets", "evaluate_datapoints"]
+__all__ = ["ModelSection", "TrainSection", "DataSection", "ShiftTrainConfig", "train", "batch_targets"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ class TrainSection:
     nll_weight: float = 0.1
     seed: int = 0
     threads: int = 2
+    bf16: bool = True
     time_budget_min: float = 55.0
 
 
@@ -87,18 +91,6 @@ def _resolve_data(path: str) -> Path:
             raise DataNotFoundError("data.path: relative path needs NMRLENS_DATA_DIR set to the shared data folder")
         p = Path(base) / p
     return p
-
-
-def _iter_records(path: Path, limit: int) -> Any:
-    import gzip
-
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
-        for i, line in enumerate(fh):
-            if limit and i >= limit:
-                break
-            if line.strip():
-                yield json.loads(line)
 
 
 def batch_targets(items: Sequence[ShiftDatapoint], c13_pred: np.ndarray, h1_pred: np.ndarray, *,
@@ -160,37 +152,6 @@ def _loss(mu: Any, sigma: Any, target: np.ndarray, weight: np.ndarray, scale: fl
     return ((l1 + nll_weight * nll) * w).sum(), int(mask.sum())
 
 
-def evaluate_datapoints(model: Any, items: Sequence[ShiftDatapoint], batch_size: int = 256) -> dict[str, Any]:
-    """MAE/RMSE (ppm), 2-sigma coverage and raw errors on the assigned atoms of ``items``."""
-    import torch
-
-    from nmrlens.nn.graph import collate_graphs
-
-    errs: dict[str, list[np.ndarray]] = {"c13": [], "h1": []}
-    z: dict[str, list[np.ndarray]] = {"c13": [], "h1": []}
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(items), batch_size):
-            chunk = [dp for dp in items[start:start + batch_size]]
-            out = model(collate_graphs([dp.graph for dp in chunk]))
-            for nuc, mu, sd, tgt in (("c13", out.c13_mu, out.c13_sigma, np.concatenate([d.c13_target for d in chunk])),
-                                     ("h1", out.h1_mu, out.h1_sigma, np.concatenate([d.h1_target for d in chunk]))):
-                mask = ~np.isnan(tgt)
-                e = mu.numpy()[mask] - tgt[mask]
-                errs[nuc].append(e)
-                z[nuc].append(np.abs(e) / sd.numpy()[mask])
-    res: dict[str, Any] = {}
-    for nuc in ("c13", "h1"):
-        e = np.concatenate(errs[nuc]) if errs[nuc] else np.zeros(0)
-        zz = np.concatenate(z[nuc]) if z[nuc] else np.zeros(0)
-        res[f"{nuc}_mae"] = float(np.abs(e).mean()) if len(e) else float("nan")
-        res[f"{nuc}_rmse"] = float(np.sqrt((e ** 2).mean())) if len(e) else float("nan")
-        res[f"{nuc}_within_2sigma"] = float((zz <= 2).mean()) if len(zz) else float("nan")
-        res[f"n_{nuc}_atoms"] = int(len(e))
-        res[f"_{nuc}_z"] = zz
-    return res
-
-
 def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
     """Train, select on val, calibrate, test; write ``out_dir/{best.safetensors,best.json,config.json,log.jsonl}``."""
     import torch
@@ -209,7 +170,10 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
     t_start = time.time()
     data_path = _resolve_data(cfg.data.path)
     report = BuildReport()
-    items = list(build_datapoints(_iter_records(data_path, cfg.data.limit), report))
+    records = iter_nmrshiftdb2(data_path)
+    if cfg.data.limit:
+        records = itertools.islice(records, cfg.data.limit)
+    items = list(build_datapoints(records, report))
     log.info("built %d datapoints in %.0f s: %s", len(items), time.time() - t_start, report)
     by_split: dict[str, list[ShiftDatapoint]] = {"train": [], "val": [], "test": []}
     for dp in items:
@@ -237,7 +201,7 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
         for start in range(0, len(order), tc.batch_size):
             batch = [pool[i] for i in order[start:start + tc.batch_size]]
             g = collate_graphs([dp.graph for dp in batch])
-            out = model(g)
+            out = model(g, bf16=tc.bf16)
             c_t, h_t, matched = batch_targets(batch, out.c13_mu.detach().numpy(), out.h1_mu.detach().numpy(),
                                               use_c13=tc.unassigned_c13, use_h1=tc.unassigned_h1)
             w = np.where(matched, tc.unassigned_weight, 1.0)
@@ -252,7 +216,7 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
                 sched.step()
             total += loss.item() * len(batch)
             count += len(batch)
-        val = evaluate_datapoints(model, val_assigned)
+        val = shift_errors(model, val_assigned)
         terms = [v for v in (val["c13_mae"] / 1.3, val["h1_mae"] / 0.2) if math.isfinite(v)]
         score = sum(terms) if terms else float(epoch)
         row = {"epoch": epoch, "loss": total / max(1, count), "val_c13_mae": val["c13_mae"], "val_h1_mae": val["h1_mae"],
@@ -270,16 +234,16 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
     from nmrlens.models.checkpoint import load_checkpoint
 
     model, _ = load_checkpoint(out_dir / "best")
-    val = evaluate_datapoints(model, val_assigned)
+    val = shift_errors(model, val_assigned)
     for nuc in ("c13", "h1"):
         zz = val[f"_{nuc}_z"]
         if len(zz):
             factor = float(np.quantile(zz, 0.95) / 2.0)
             buf = getattr(model, f"{nuc}_sigma_cal")
             buf.mul_(factor)
-    test = evaluate_datapoints(model, test_assigned)
+    test = shift_errors(model, test_assigned)
     metrics = {f"test_{k}": v for k, v in test.items() if not k.startswith("_")}
-    metrics.update({f"val_{k}": v for k, v in evaluate_datapoints(model, val_assigned).items() if not k.startswith("_")})
+    metrics.update({f"val_{k}": v for k, v in shift_errors(model, val_assigned).items() if not k.startswith("_")})
     metrics["best_epoch"] = best[1]
     metrics["train_minutes"] = round((time.time() - t_start) / 60, 1)
     training_data = {

@@ -123,3 +123,16 @@ def test_real_data_proportions_and_table(data_dir: Path) -> None:
     counts = Counter(blocks.values())
     for name, frac in SPLIT_FRACTIONS.items():
         assert abs(counts[name] / len(blocks) - frac) < 0.01, (name, counts)
+
+
+def test_held_out_selects_test_split_and_unseen_records() -> None:
+    from nmrlens.data.splits import is_held_out, split_of_record, training_blocks
+
+    blocks = training_blocks()
+    assert len(blocks) > 40000
+    unseen = {"nmrshiftdb2_id": 999999999, "inchikey": "ZZZZZZZZZZZZZZ-UHFFFAOYSA-N"}
+    assert is_held_out(unseen)
+    some_train = next(iter(blocks))
+    assert not is_held_out({"inchikey": some_train + "-UHFFFAOYSA-N"})
+    assert split_of_record({"inchikey": some_train + "-UHFFFAOYSA-N"}) in ("train", "val")
+    assert not is_held_out({})
