@@ -20,7 +20,9 @@ from nmrlens.errors import NmrLensError
 __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("predict", "show", "convert", "similarity", "data", "evaluate")
+SUBCOMMANDS: tuple[str, ...] = (
+    "predict", "classify2d", "invert", "show", "convert", "similarity", "data", "evaluate",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -28,6 +28,8 @@ FORMAT_VERSION = 1
 #: model_class name -> "module:Class". Only these classes can be loaded.
 MODEL_REGISTRY: dict[str, str] = {
     "ShiftModel": "nmrlens.models.shifts:ShiftModel",
+    "SpectrumCNN": "nmrlens.models.classify2d:SpectrumCNN",
+    "ReversibleNet": "nmrlens.models.invert:ReversibleNet",
 }
 #: format_version -> function upgrading a sidecar dict of that version to the next one.
 CONVERTERS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
