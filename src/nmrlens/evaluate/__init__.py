@@ -19,6 +19,7 @@ TASKS: dict[str, str] = {
     "parse": "nmrlens.evaluate.parse:evaluate",
     "tokenizer": "nmrlens.evaluate.tokenizer:evaluate",
     "shifts": "nmrlens.evaluate.shifts:evaluate",
+    "spectrum": "nmrlens.evaluate.spectrum:evaluate",
     "classify2d": "nmrlens.evaluate.classify2d:evaluate",
     "inn": "nmrlens.evaluate.inn:evaluate",
 }

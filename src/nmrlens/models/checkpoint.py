@@ -30,6 +30,7 @@ MODEL_REGISTRY: dict[str, str] = {
     "ShiftModel": "nmrlens.models.shifts:ShiftModel",
     "SpectrumCNN": "nmrlens.models.classify2d:SpectrumCNN",
     "ReversibleNet": "nmrlens.models.invert:ReversibleNet",
+    "PeakListModel": "nmrlens.models.peaklist:PeakListModel",
 }
 #: format_version -> function upgrading a sidecar dict of that version to the next one.
 CONVERTERS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}

@@ -30,7 +30,7 @@ from nmrlens.data.datasets import iter_nmrshiftdb2
 from nmrlens.data.shiftdata import BuildReport, ShiftDatapoint, build_datapoints, match_classes_to_peaks
 from nmrlens.evaluate.shifts import shift_errors
 
-__all__ = ["ModelSection", "TrainSection", "DataSection", "ShiftTrainConfig", "train", "batch_targets"]
+__all__ = ["ModelSection", "TrainSection", "DataSection", "ShiftTrainConfig", "train", "batch_targets", "parse_overrides"]
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +256,18 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
     return metrics
 
 
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """``["section.key=value", ...]`` -> ``{"section.key": value}`` (JSON values: numbers, true/false, lists)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry: train with a TOML config (``section.key=value`` overrides)."""
     from nmrlens.train.config import configs_dir, load_config
@@ -265,11 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE")
     args = ap.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        overrides[key] = json.loads(value) if value not in ("", None) and value[0] in "-0123456789[{tf" else value
-    cfg = load_config(ShiftTrainConfig, args.config, overrides)
+    cfg = load_config(ShiftTrainConfig, args.config, parse_overrides(args.set))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     metrics = train(cfg, args.out)
     print(json.dumps(metrics, indent=2))
