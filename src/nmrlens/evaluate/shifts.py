@@ -4,7 +4,8 @@ Only records no shipped model can have trained on are scored (:func:`nmrlens.dat
 on the shared nmrshiftdb2 file that is the test split, on a file of unseen records all of them.
 Metrics: ``c13_mae``, ``c13_rmse``, ``h1_mae``, ``h1_rmse`` (ppm), ``n_c13_atoms``, ``n_h1_atoms``,
 ``c13_within_2sigma`` / ``h1_within_2sigma`` (fraction of errors inside two predicted standard
-deviations), ``n_molecules``, ``n_records_seen_in_training`` (skipped).
+deviations), ``h1_mae_ch`` / ``h1_mae_exchangeable`` (protons on carbon / on O, N, S; ``h1_mae``
+covers both), ``n_molecules``, ``n_records_seen_in_training`` (skipped).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def shift_errors(model: Any, items: Sequence[Any], batch_size: int = 256) -> dic
 
     errs: dict[str, list[np.ndarray]] = {"c13": [], "h1": []}
     z: dict[str, list[np.ndarray]] = {"c13": [], "h1": []}
+    on_carbon: list[np.ndarray] = []
     model.eval()
     with torch.no_grad():
         for start in range(0, len(items), batch_size):
@@ -37,6 +39,8 @@ def shift_errors(model: Any, items: Sequence[Any], batch_size: int = 256) -> dic
                 e = mu.numpy()[mask] - tgt[mask]
                 errs[nuc].append(e)
                 z[nuc].append(np.abs(e) / sd.numpy()[mask])
+                if nuc == "h1":
+                    on_carbon.append(np.asarray([el == "C" for d in chunk for el in d.graph.elements])[mask])
     res: dict[str, Any] = {}
     for nuc in ("c13", "h1"):
         e = np.concatenate(errs[nuc]) if errs[nuc] else np.zeros(0)
@@ -46,6 +50,11 @@ def shift_errors(model: Any, items: Sequence[Any], batch_size: int = 256) -> dic
         res[f"{nuc}_within_2sigma"] = float((zz <= 2).mean()) if len(zz) else float("nan")
         res[f"n_{nuc}_atoms"] = int(len(e))
         res[f"_{nuc}_z"] = zz
+    e = np.concatenate(errs["h1"]) if errs["h1"] else np.zeros(0)
+    ch = np.concatenate(on_carbon) if on_carbon else np.zeros(0, dtype=bool)
+    res["h1_mae_ch"] = float(np.abs(e[ch]).mean()) if ch.any() else float("nan")
+    res["h1_mae_exchangeable"] = float(np.abs(e[~ch]).mean()) if (~ch).any() else float("nan")
+    res["n_h1_atoms_ch"] = int(ch.sum())
     return res
 
 

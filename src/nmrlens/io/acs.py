@@ -280,8 +280,8 @@ _PRE_RE = _re(
 )
 _BODY_START_RE = _re(r"[-−]?\d")
 _FREQ_RE = _re(r"(\d{1,4}(?:\.\d{1,4})?)\s?MHz", re.IGNORECASE)
-_TEMP_K_RE = _re(r"(\d{1,4}(?:\.\d{1,3})?)\s?K(?![A-Za-z])")
-_TEMP_C_RE = _re(r"([-−]?\d{1,3}(?:\.\d{1,2})?)\s?[°º˚o]\s?C(?![A-Za-z])")
+_TEMP_K_RE = _re(r"(?<![\d.])(\d{1,4}(?:\.\d{1,3})?)\s?K(?![A-Za-z])")
+_TEMP_C_RE = _re(r"(?<![\d.])([-−]?\d{1,3}(?:\.\d{1,2})?)\s?[°º˚o]\s?C(?![A-Za-z])")
 _SOLVENT_LIKE_RE = _re(
     r"CDCl|CHCl|DMSO|CD3|CD2|D2O|C6D|C7D|MeOD|MeOH|methanol|chloroform|acetone|benzene|pyridine|"
     r"toluene|THF|TFA|CCl4|acetonitrile|dioxane|nitromethane|-d\d|\bd\d|D\d\b|H2O|\(CD",

@@ -44,6 +44,7 @@ from typing import Any, Sequence
 
 from nmrlens.errors import FileFormatError, SpectrumFormatError, short_repr
 from nmrlens.io._base import PathLike, Writable, as_queries, check_text, read_text, write_text_atomic
+from nmrlens.io._peaks import NUMBER, h1_multiplicity
 from nmrlens.spectra.model import (
     MAX_PEAKS,
     MAX_SPECTRA,
@@ -51,7 +52,6 @@ from nmrlens.spectra.model import (
     Peak,
     Query,
     Spectrum1D,
-    is_valid_multiplicity,
     normalize_nucleus,
 )
 
@@ -72,7 +72,7 @@ _ONLY_1H = ("nH", "label")
 _ONLY_OTHER = ("count", "intensity", "coupling")
 #: Most rows a reader accepts (bounds memory on hostile input).
 MAX_ROWS = MAX_SPECTRA * MAX_PEAKS * 4
-_NUMBER_RE = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]{1,3})?$")
+_NUMBER_RE = re.compile(rf"^{NUMBER}$")
 _INT_RE = re.compile(r"^[-+]?[0-9]{1,9}$")
 _CARBON_ALIASES = {"S": "S", "D": "D", "T": "T", "Q": "Q", "C": "S", "CH": "D", "CH2": "T", "CH3": "Q"}
 
@@ -117,14 +117,6 @@ def _carbon_mult(row: int, text: str) -> str:
     if key not in _CARBON_ALIASES:
         raise _err(row, "mult", text, "S, D, T or Q (number of attached H), or C, CH, CH2, CH3")
     return _CARBON_ALIASES[key]
-
-
-def _proton_mult(row: int, text: str) -> str:
-    mult = " ".join(text.lower().split())
-    mult = {"bs": "br s", "brs": "br s", "br": "br s", "hept": "sept", "quin": "quint", "p": "quint"}.get(mult, mult)
-    if not is_valid_multiplicity(mult):
-        raise _err(row, "mult", text, "a multiplicity such as s, d, t, q, quint, sext, sept, m, dd, dt, br s")
-    return mult
 
 
 class _SpectrumAcc:
@@ -196,8 +188,9 @@ def _peak(cells: dict[str, str], nucleus: str, row: int, warned: set[str]) -> Pe
                 hi = lo if hi is None else hi
                 if shift is not None and not (lo <= shift <= hi):  # type: ignore[operator]
                     raise _err(row, "shift", cells["shift"], f"a shift inside shift_min..shift_max ({lo:g}..{hi:g})")
+            mult = h1_multiplicity(cells["mult"], f"csv row {row}, column mult") if cells.get("mult") else None
             return Multiplet(
-                shift_min=lo, shift_max=hi, mult=_proton_mult(row, cells["mult"]) if cells.get("mult") else None,
+                shift_min=lo, shift_max=hi, mult=mult,
                 J=J, nH=_integer(row, "nH", cells["nH"]) if cells.get("nH") else None, atoms=atoms,
                 label=cells.get("label") or None,
             )

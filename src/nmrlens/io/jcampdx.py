@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import json as _json
 import logging
-import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -73,6 +72,7 @@ from typing import Any, Sequence
 
 from nmrlens.errors import FileFormatError, SpectrumFormatError, short_repr
 from nmrlens.io._base import PathLike, Writable, as_queries, check_text, read_text, write_text_atomic
+from nmrlens.io._peaks import h1_multiplicity, hydrogen_map, parse_number
 from nmrlens.spectra.model import (
     CARBON_MULTS,
     MAX_PEAKS,
@@ -92,7 +92,6 @@ log = logging.getLogger(__name__)
 _FMT = "jcampdx"
 _LDR_RE = re.compile(r"^\s*##([^=]{0,120})=(.*)$")
 _LABEL_DROP = str.maketrans("", "", " -/_\t")
-_NUMBER_RE = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]{1,3})?$")
 _VARSPEC_RE = re.compile(r"^\s*\(\s*([A-Za-z]{1,8})\s*(?:\.\.\s*([A-Za-z]{1,8})\s*)?\)")
 _TOKEN_RE = re.compile(r"[^\s,;]+|[,;\n]")
 _GROUP_RE = re.compile(r"\(([^()]*)\)")
@@ -213,13 +212,7 @@ def _parse_blocks(text: str) -> list[_Block]:
 
 
 def _number(text: str, where: str, what: str) -> float:
-    t = text.strip()
-    if not _NUMBER_RE.match(t):
-        raise FileFormatError(f"{where}: {what}: got {short_repr(t)}, expected a number")
-    v = float(t)
-    if not math.isfinite(v):
-        raise FileFormatError(f"{where}: {what}: got {short_repr(t)}, expected a finite number")
-    return v
+    return parse_number(text, f"{where}: {what}")
 
 
 def _optional_number(text: str | None, where: str, what: str) -> float | None:
@@ -255,14 +248,6 @@ def _text(value: str | None) -> str | None:
         return None
     v = " ".join(value.split()) if "\n" in value else value.strip()
     return v or None
-
-
-def _normalize_h_mult(text: str, where: str) -> str:
-    mult = " ".join(text.lower().replace(".", "").split())
-    mult = {"bs": "br s", "brs": "br s", "br": "br s", "hept": "sept", "quin": "quint", "p": "quint"}.get(mult, mult)
-    if not is_valid_multiplicity(mult):
-        raise SpectrumFormatError(f"{where}.mult", text, "a multiplicity such as s, d, t, q, m, dd, br s")
-    return mult
 
 
 def _tokens_to_groups(data: str, nvars: int, where: str) -> list[list[str | None]]:
@@ -473,10 +458,12 @@ def _spectrum(block: _Block, default_nucleus: str | None, molblock: str | None) 
                     peaks.append(Multiplet(shift_min=r[0], shift_max=r[1], mult=r[2], J=_as_list(r[3], w, "J"),
                                            nH=r[4], atoms=_as_list(r[5], w, "atoms"), label=r[6]))
             else:
-                heavy = _heavy_map(molblock) if molblock and any(ln.atoms for ln in lines) else None
+                heavy = None
+                if molblock and any(ln.atoms for ln in lines):
+                    heavy = hydrogen_map(molblock, where).heavy_of_h
                 for i, ln in enumerate(lines):
                     atoms = tuple(dict.fromkeys(heavy.get(a, a) for a in ln.atoms)) if heavy else ln.atoms
-                    mult = _normalize_h_mult(ln.m, f"{where} peak {i + 1}") if ln.m else None
+                    mult = h1_multiplicity(ln.m, f"{where} peak {i + 1}.mult") if ln.m else None
                     peaks.append(Multiplet(shift_min=ln.x, shift_max=ln.x, mult=mult, atoms=atoms))
         else:
             rows = _private_rows(block, "$NMRLENSPEAKS", _PEAKS_HEADER, 3, len(lines))
@@ -502,26 +489,6 @@ def _spectrum(block: _Block, default_nucleus: str | None, molblock: str | None) 
         raise SpectrumFormatError(f"{where} {exc.field}", exc.value, exc.allowed) from None
     except TypeError:
         raise FileFormatError(f"{where}: a ##$NMRLENS row holds a value of the wrong type") from None
-
-
-def _heavy_map(molblock: str) -> dict[int, int]:
-    """0-based index of each explicit H atom -> index of its heavy neighbour."""
-    from rdkit import Chem, RDLogger
-
-    RDLogger.DisableLog("rdApp.*")
-    try:
-        mol = Chem.MolFromMolBlock(molblock, sanitize=False, removeHs=False)
-    except Exception:  # noqa: BLE001 - RDKit raises a variety of C++ errors on garbage
-        mol = None
-    if mol is None:
-        raise FileFormatError(f"{_FMT}: the molblock cannot be read by RDKit")
-    out = {}
-    for atom in mol.GetAtoms():
-        if atom.GetAtomicNum() == 1:
-            heavy = [n.GetIdx() for n in atom.GetNeighbors() if n.GetAtomicNum() > 1]
-            if heavy:
-                out[atom.GetIdx()] = heavy[0]
-    return out
 
 
 def _has_peaks(block: _Block) -> bool:

@@ -19,10 +19,9 @@ A file holds one spectrum, one query, or a list of queries. Unknown keys are err
 from __future__ import annotations
 
 import json as _json
-import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
-from nmrlens.errors import FileFormatError, NmrLensError, SpectrumFormatError, short_repr
+from nmrlens.errors import FileFormatError, SpectrumFormatError, short_repr
 from nmrlens.io._base import PathLike, Writable, as_queries, check_text, read_text, write_text_atomic
 from nmrlens.spectra.model import CrossPeak, Multiplet, Peak, Query, Spectrum1D, Spectrum2D, normalize_nucleus
 

@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from nmrlens.errors import FileFormatError, InvalidMoleculeError, NmrLensError, SpectrumFormatError, short_repr
 from nmrlens.io._base import PathLike, Writable, as_queries, check_text, read_text, write_text_atomic
+from nmrlens.io._peaks import NUMBER, HydrogenMap, h1_multiplicity, hydrogen_map, parse_number, quiet_rdkit
 from nmrlens.spectra.model import (
     MAX_PEAKS,
     MAX_SPECTRA,
@@ -72,7 +73,6 @@ from nmrlens.spectra.model import (
     Peak,
     Query,
     Spectrum1D,
-    is_valid_multiplicity,
     normalize_nucleus,
 )
 
@@ -89,14 +89,11 @@ EMPTY_MOLBLOCK = "{title}\n  nmrlens\n\n  0  0  0  0  0  0  0  0  0  0999 V2000\
 _EXTRA_TAG = "NMRLENS_EXTRA"
 _TAG_RE = re.compile(r"^>[^<]{0,200}<([^<>]{1,200})>")
 _SPECTRUM_TAG_RE = re.compile(r"^NMREDATA_1D_([0-9]{1,3}[A-Z][A-Z]?)(?:\{[^{}]{0,40}\})?(?:#[0-9]{1,4})?$")
-_NUM = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]{1,3})?"
-_NUMBER_RE = re.compile(rf"^{_NUM}$")
-_SHIFT_RE = re.compile(rf"^({_NUM})(?:\s*-\s*({_NUM}))?$")
+_SHIFT_RE = re.compile(rf"^({NUMBER})(?:\s*-\s*({NUMBER}))?$")
 _ATOM_RE = re.compile(r"^(H?)\s*([0-9]{1,7})$", re.IGNORECASE)
-_J_RE = re.compile(rf"^({_NUM})\s*(?:\([^()]{{0,200}}\))?$")
+_J_RE = re.compile(rf"^({NUMBER})\s*(?:\([^()]{{0,200}}\))?$")
 _SAFE_LABEL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_'\-+*.#:]{0,39}$")
 _KEYWORD_LINES = ("INTERCHANGEABLE", "EQUIVALENT")
-_MULT_ALIASES = {"bs": "br s", "brs": "br s", "br": "br s", "b": "br s", "hept": "sept", "quin": "quint", "p": "quint"}
 _PEAK_FIELDS = ("shift", "mult", "intensity", "atoms", "count", "coupling", "J")
 _MULTIPLET_FIELDS = ("shift_min", "shift_max", "mult", "J", "nH", "atoms", "label")
 _SPECTRUM_FIELDS = ("solvent", "frequency_MHz", "temperature_K")
@@ -106,16 +103,6 @@ _MAX_LINE_FIELDS = 2000
 
 # ---------------------------------------------------------------------------------------------
 # small text helpers
-
-
-def _number(text: str, where: str) -> float:
-    t = text.strip()
-    if not _NUMBER_RE.match(t):
-        raise FileFormatError(f"{where}: got {short_repr(t)}, expected a number")
-    v = float(t)
-    if not math.isfinite(v):
-        raise FileFormatError(f"{where}: got {short_repr(t)}, expected a finite number")
-    return v
 
 
 def _logical_lines(content: Sequence[str]) -> list[str]:
@@ -209,58 +196,14 @@ def _one_line(text: str) -> str:
     return " ".join(text.replace("\\", "/").replace(";", ",").replace("$$$$", "").split())
 
 
-def _normalize_h_mult(text: str, where: str) -> str:
-    mult = " ".join(text.lower().replace(".", "").split())
-    mult = _MULT_ALIASES.get(mult, mult)
-    if not is_valid_multiplicity(mult):
-        raise SpectrumFormatError(f"{where}.S", text, "a multiplicity such as s, d, t, q, m, dd, bs")
-    return mult
-
-
 # ---------------------------------------------------------------------------------------------
 # structure (RDKit)
-
-
-@dataclass
-class _Structure:
-    n_atoms: int
-    is_h: list[bool]
-    heavy_of_h: dict[int, int]
-    hs_of_heavy: dict[int, list[int]]
-
-
-def _quiet_rdkit() -> None:
-    from rdkit import RDLogger
-
-    RDLogger.DisableLog("rdApp.*")
-
-
-def _structure(molblock: str, where: str) -> _Structure:
-    from rdkit import Chem
-
-    _quiet_rdkit()
-    try:
-        mol = Chem.MolFromMolBlock(molblock, sanitize=False, removeHs=False, strictParsing=False)
-    except Exception:  # noqa: BLE001 - RDKit raises a variety of C++ errors on garbage
-        mol = None
-    if mol is None:
-        raise FileFormatError(f"{where}: RDKit cannot read the molblock")
-    is_h = [a.GetAtomicNum() == 1 for a in mol.GetAtoms()]
-    heavy_of_h: dict[int, int] = {}
-    hs_of_heavy: dict[int, list[int]] = {}
-    for atom in mol.GetAtoms():
-        if atom.GetAtomicNum() == 1:
-            heavy = [nb.GetIdx() for nb in atom.GetNeighbors() if nb.GetAtomicNum() != 1]
-            if heavy:
-                heavy_of_h[atom.GetIdx()] = heavy[0]
-                hs_of_heavy.setdefault(heavy[0], []).append(atom.GetIdx())
-    return _Structure(len(is_h), is_h, heavy_of_h, hs_of_heavy)
 
 
 def _smiles_of(molblock: str) -> str | None:
     from rdkit import Chem
 
-    _quiet_rdkit()
+    quiet_rdkit()
     try:
         mol = Chem.MolFromMolBlock(molblock, sanitize=True, removeHs=True)
         if mol is None or mol.GetNumAtoms() == 0:
@@ -359,7 +302,7 @@ def _assignment(item: _Item, where: str) -> dict[str, list[tuple[bool, int]]]:
                 f"{where}: NMREDATA_ASSIGNMENT line {short_repr(line)}: expected 'label, shift, atom, ...'"
             )
         label = _unquote(fields[0])
-        _number(fields[1], f"{where}: NMREDATA_ASSIGNMENT shift of {label!r}")
+        parse_number(fields[1], f"{where}: NMREDATA_ASSIGNMENT shift of {label!r}")
         refs = []
         for a in fields[2:]:
             m = _ATOM_RE.match(a)
@@ -403,7 +346,7 @@ def _j_values(values: list[str], where: str) -> tuple[float, ...]:
 
 
 def _int_attr(values: list[str], where: str, name: str) -> int:
-    v = _number(values[0], f"{where}: {name}=")
+    v = parse_number(values[0], f"{where}: {name}=")
     if not v.is_integer() or abs(v) > 1e6:
         raise FileFormatError(f"{where}: {name}={values[0]}: expected a whole number")
     return int(v)
@@ -416,14 +359,14 @@ class _AtomMapper:
         self.assignment = assignment
         self.molblock = molblock
         self.where = where
-        self._structure: _Structure | None = None
+        self._structure: HydrogenMap | None = None
 
-    def structure(self) -> _Structure:
+    def structure(self) -> HydrogenMap:
         if self._structure is None:
             if self.molblock is None:
-                self._structure = _Structure(0, [], {}, {})
+                self._structure = HydrogenMap()
             else:
-                self._structure = _structure(self.molblock, self.where)
+                self._structure = hydrogen_map(self.molblock, self.where, strict=False)
         return self._structure
 
     def atoms(self, labels: list[str], proton: bool) -> tuple[int, ...]:
@@ -454,7 +397,7 @@ def _spectrum(item: _Item, nucleus: str, mapper: _AtomMapper, where: str) -> Spe
             if "=" in fields[0]:
                 name, value = fields[0].split("=", 1)
                 if name.strip().upper() == "LARMOR":
-                    freq = _number(value, f"{where}: Larmor=")
+                    freq = parse_number(value, f"{where}: Larmor=")
                 continue
             raise FileFormatError(f"{where}: line {short_repr(line)}: expected a shift (ppm), a range or Name=value")
         if len(peaks) >= MAX_PEAKS:
@@ -473,7 +416,7 @@ def _spectrum(item: _Item, nucleus: str, mapper: _AtomMapper, where: str) -> Spe
                 nh = _int_attr(attrs["N"], pw, "N") if attrs.get("N") and attrs["N"][0] else None
                 peaks.append(Multiplet(
                     shift_min=min(a, b), shift_max=max(a, b),
-                    mult=_normalize_h_mult(s_text, pw) if s_text else None, J=J, nH=nh or None,
+                    mult=h1_multiplicity(s_text, f"{pw}.S") if s_text else None, J=J, nH=nh or None,
                     atoms=mapper.atoms(labels, proton=True), label=", ".join(labels) if labels else None,
                 ))
                 continue
@@ -485,14 +428,14 @@ def _spectrum(item: _Item, nucleus: str, mapper: _AtomMapper, where: str) -> Spe
                 if re.fullmatch(r"[0-9]{1,3}", s_text):
                     mult = "SDTQ"[int(s_text)] if int(s_text) <= 3 else None
                 else:
-                    coupling = _normalize_h_mult(s_text, pw)
+                    coupling = h1_multiplicity(s_text, f"{pw}.S")
             if attrs.get("N") and attrs["N"][0]:
                 n = _int_attr(attrs["N"], pw, "N")
                 if nucleus == "13C":
                     mult = "SDTQ"[n] if 0 <= n <= 3 else mult
                 else:
                     count = n
-            intensity = _number(attrs["I"][0], f"{pw}: I=") if attrs.get("I") and attrs["I"][0] else None
+            intensity = parse_number(attrs["I"][0], f"{pw}: I=") if attrs.get("I") and attrs["I"][0] else None
             peaks.append(Peak(shift=a, mult=mult, intensity=intensity, atoms=mapper.atoms(labels, proton=False),
                               count=count, coupling=coupling, J=J))
         except SpectrumFormatError as exc:
@@ -507,7 +450,7 @@ def _spectrum(item: _Item, nucleus: str, mapper: _AtomMapper, where: str) -> Spe
 
 def _temperature(text: str, where: str) -> float:
     t = text.strip().replace("°", "")
-    m = re.match(rf"^({_NUM})\s*([KC]?)$", t, re.IGNORECASE)
+    m = re.match(rf"^({NUMBER})\s*([KC]?)$", t, re.IGNORECASE)
     if m is None:
         raise FileFormatError(f"{where}: NMREDATA_TEMPERATURE {short_repr(text)}: expected e.g. '298.0 K'")
     v = float(m.group(1))
@@ -706,7 +649,7 @@ class _Labels:
         return label
 
 
-def _standard_record(q: Query, molblock: str, st: _Structure) -> tuple[list[str], list[str]]:
+def _standard_record(q: Query, molblock: str, st: HydrogenMap) -> tuple[list[str], list[str]]:
     """The standard items of a record (without NMRLENS_EXTRA) and the spectrum tag names."""
     out = _tag("NMREDATA_VERSION", ["1.1"]) + _tag("NMREDATA_LEVEL", ["0"])
     if q.id is not None and _safe_text(q.id) and "=" not in q.id[:1]:
@@ -828,7 +771,7 @@ def _extra(q: Query, back: Query, names: list[str]) -> dict[str, Any]:
 def _record_text(q: Query, index: int) -> str:
     molblock = _record_molblock(q)
     try:
-        st = _structure(molblock, f"{_FMT}: query {index}")
+        st = hydrogen_map(molblock, f"{_FMT}: query {index}", strict=False)
     except FileFormatError:
         raise FileFormatError(f"{_FMT}: query {index} ({q.id!r}): RDKit cannot read its molblock") from None
     items, names = _standard_record(q, molblock, st)

@@ -63,9 +63,15 @@ class ShiftModel(nn.Module):
         self.register_buffer("c13_sigma_cal", torch.tensor(1.0))
         self.register_buffer("h1_sigma_cal", torch.tensor(1.0))
 
-    def forward(self, g: GraphBatch) -> ShiftOutput:
-        """Predict shifts (ppm) for every node of the batch."""
-        h = self.encoder(g)
+    def forward(self, g: GraphBatch, *, bf16: bool = False) -> ShiftOutput:
+        """Predict shifts (ppm) for every node of the batch.
+
+        ``bf16`` runs the encoder under bfloat16 autocast (about 3x faster on CPU); the heads always
+        run in float32 so that the shifts are not quantised.
+        """
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            h = self.encoder(g)
+        h = h.float()
         c = self.c13_head(h)
         p = self.h1_head(h)
         c13_mu = self.c13_loc + self.c13_scale * c[:, 0]

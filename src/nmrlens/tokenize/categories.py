@@ -10,6 +10,11 @@
 - a label in the set -> itself; anything else (``"qt"``, ``"dqd"``, unreadable text) -> ``"other"``.
 
 Decoding gives the category itself as the label, ``None`` for ``"none"`` and ``"m"`` for ``"other"``.
+
+:func:`canonical_multiplicity` is deliberately not the one of :mod:`nmrlens.io.acs` (literature text) or
+:func:`nmrlens.io.nmrshiftdb2.normalize_h1_mult` (depositor labels): they read other label sets and
+disagree on labels of the shared data (``"sep"``, ``"dbr"``, ``"t-like"``, ``"AA'BB'"``), and the
+tokenized records behind the shipped vocabulary were made with this one.
 """
 
 from __future__ import annotations

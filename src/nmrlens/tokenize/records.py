@@ -129,6 +129,17 @@ def _list(x: Any) -> list[Any]:
     return x if isinstance(x, list) else []
 
 
+def _h1_range(p: Mapping[str, Any]) -> tuple[float, float] | None:
+    """(low, high) ppm of a literature 1H peak: its ``range`` (either order), else its ``shift`` twice."""
+    rng = p.get("range")
+    if isinstance(rng, list) and len(rng) == 2 and all(_num(r) is not None for r in rng):
+        lo, hi = sorted(float(r) for r in rng)
+        return lo, hi
+    if _num(p.get("shift")) is not None:
+        return float(p["shift"]), float(p["shift"])
+    return None
+
+
 def record_values(record: Mapping[str, Any]) -> dict[str, list[float]]:
     """Raw numerical values of a record, as the tokenizer encodes them.
 
@@ -152,12 +163,9 @@ def record_values(record: Mapping[str, Any]) -> dict[str, list[float]]:
     for p in _list(record.get("h1_peaks")):
         if not isinstance(p, dict):
             continue
-        rng = p.get("range")
-        if isinstance(rng, list) and len(rng) == 2 and all(_num(r) is not None for r in rng):
-            lo, hi = sorted(float(r) for r in rng)
-            out["1H"].extend([lo] if lo == hi else [lo, hi])
-        elif _num(p.get("shift")) is not None:
-            out["1H"].append(float(p["shift"]))
+        ends = _h1_range(p)
+        if ends is not None:
+            out["1H"].extend([ends[0]] if ends[0] == ends[1] else list(ends))
         for j in _list(p.get("J_Hz")):
             if _num(j) is not None:
                 out["J"].append(float(j))
@@ -241,14 +249,11 @@ def _literature_spectra(record: Mapping[str, Any], st: ConversionStats) -> tuple
     for p in _list(record.get("h1_peaks")):
         if not isinstance(p, dict):
             continue
-        rng = p.get("range")
-        if isinstance(rng, list) and len(rng) == 2 and all(_num(r) is not None for r in rng):
-            lo, hi = sorted(float(r) for r in rng)
-        elif _num(p.get("shift")) is not None:
-            lo = hi = float(p["shift"])
-        else:
+        ends = _h1_range(p)
+        if ends is None:
             st.bad_peaks += 1
             continue
+        lo, hi = ends
         if not (_in(lo, h_rng) and _in(hi, h_rng)):
             st.shifts_out_of_range += 1
             continue

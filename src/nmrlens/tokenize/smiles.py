@@ -21,14 +21,13 @@ in order). Tokenizing does not check chemistry (use :func:`nmrlens.chem.parse_sm
 
 from __future__ import annotations
 
-import json
-import operator
 import re
 from pathlib import Path
 from typing import Any, Sequence
 
 from nmrlens.chem.formula import ELEMENTS
-from nmrlens.errors import ConfigError, DataNotFoundError, InvalidMoleculeError
+from nmrlens.errors import ConfigError, InvalidMoleculeError
+from nmrlens.tokenize._vocab import Vocabulary, as_int, read_vocab, write_vocab
 
 __all__ = [
     "SmilesTokenizer",
@@ -101,8 +100,9 @@ def _split_bracket(m: re.Match[str]) -> list[str]:
     return out
 
 
-class SmilesTokenizer:
-    """Closed-vocabulary SMILES tokenizer (see the module docstring).
+class SmilesTokenizer(Vocabulary):
+    """Closed-vocabulary SMILES tokenizer (see the module docstring); an id outside the vocabulary
+    raises :class:`~nmrlens.errors.InvalidMoleculeError`.
 
     Args:
         tokens: the vocabulary in id order; the first four must be ``<pad> <bos> <eos> <unk>``.
@@ -125,13 +125,7 @@ class SmilesTokenizer:
             DataNotFoundError: when the file does not exist.
             ConfigError: when it is not a SMILES vocabulary of a known format version.
         """
-        p = Path(path) if path is not None else DEFAULT_SMILES_VOCAB
-        if not p.is_file():
-            raise DataNotFoundError(f"smiles vocabulary: file {str(p)!r} does not exist")
-        try:
-            d = json.loads(p.read_text(encoding="utf-8"))
-        except (ValueError, OSError) as exc:
-            raise ConfigError(f"smiles vocabulary: cannot read {str(p)!r} ({exc})") from None
+        p, d = read_vocab(path, DEFAULT_SMILES_VOCAB, "smiles vocabulary")
         if not isinstance(d, dict) or d.get("kind") != "nmrlens.smiles_tokenizer":
             raise ConfigError(f"smiles vocabulary: {str(p)!r} is not an nmrlens SMILES vocabulary")
         if d.get("format_version") != SMILES_VOCAB_FORMAT_VERSION:
@@ -156,34 +150,11 @@ class SmilesTokenizer:
 
     def save(self, path: str | Path, *, force: bool = False) -> None:
         """Write the vocabulary file (refuses to overwrite unless ``force``)."""
-        from nmrlens.io._base import write_text_atomic
+        write_vocab(path, self.to_dict(), force=force)
 
-        write_text_atomic(path, json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", force=force)
-
-    # -- vocabulary ----------------------------------------------------------------------------
-    @property
-    def vocab_size(self) -> int:
-        """Number of tokens."""
-        return len(self._tokens)
-
-    @property
-    def vocab(self) -> list[str]:
-        """Tokens in id order."""
-        return list(self._tokens)
-
-    def token_to_id(self, token: str) -> int:
-        """Id of a token (``<unk>`` id for a token outside the vocabulary)."""
-        return self._ids.get(token, self.unk_id)
-
-    def id_to_token(self, idx: int) -> str:
-        """Token of an id.
-
-        Raises:
-            InvalidMoleculeError: for an id outside the vocabulary.
-        """
-        if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < len(self._tokens):
-            raise InvalidMoleculeError(f"smiles token id: got {idx!r}, expected 0..{len(self._tokens) - 1}")
-        return self._tokens[idx]
+    # -- vocabulary (vocab_size, vocab, token_to_id, id_to_token, tokens: see Vocabulary) ------
+    def _bad_id(self, idx: Any) -> InvalidMoleculeError:
+        return InvalidMoleculeError(f"smiles token id: got {idx!r}, expected 0..{len(self._tokens) - 1}")
 
     # -- text level ----------------------------------------------------------------------------
     def tokenize(self, smiles: str) -> list[str]:
@@ -256,24 +227,10 @@ class SmilesTokenizer:
             raise InvalidMoleculeError(f"smiles token ids: got {type(ids).__name__}, expected a sequence of ids")
         out = []
         for i in ids:
-            i = _as_int(i)
+            i = as_int(i)
             tok = self.id_to_token(i)
             if i == self.eos_id:
                 break
             if tok not in SMILES_SPECIAL_TOKENS:
                 out.append(tok)
         return "".join(out)
-
-    def tokens(self, ids: Sequence[int]) -> list[str]:
-        """Token strings of ids."""
-        return [self.id_to_token(_as_int(i)) for i in ids]
-
-
-def _as_int(i: Any) -> Any:
-    """``i`` as a Python int when it is an integer of another type (numpy, torch), else unchanged."""
-    if isinstance(i, int):
-        return i
-    try:
-        return operator.index(i)
-    except TypeError:
-        return i

@@ -22,12 +22,11 @@ categories (``other`` -> ``"m"``, ``none`` -> None) and nH (``nH=?`` -> None, ``
 
 from __future__ import annotations
 
-import json
-import operator
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from nmrlens.errors import ConfigError, DataNotFoundError, NmrLensError, SpectrumFormatError
+from nmrlens.errors import ConfigError, NmrLensError, SpectrumFormatError
+from nmrlens.tokenize._vocab import Vocabulary, as_int, dumps_vocab, read_vocab, write_vocab
 from nmrlens.spectra.model import J_RANGE_1H, MAX_J, SHIFT_RANGES, Multiplet, Peak, Query, Spectrum1D
 from nmrlens.tokenize.binning import IntervalTable
 from nmrlens.tokenize.categories import MULT_CATEGORIES, category_label, multiplicity_category
@@ -41,6 +40,7 @@ __all__ = [
     "SPECTRAL_VOCAB_FORMAT_VERSION",
     "DEFAULT_MAX_LENGTH",
     "available_config",
+    "dumps_vocab",
 ]
 
 SPECTRAL_VOCAB_FORMAT_VERSION = 1
@@ -83,8 +83,9 @@ def _check_config(config: str) -> str:
     return cfg
 
 
-class SpectralTokenizer:
-    """Adaptive spectral tokenizer (see the module docstring and :mod:`nmrlens.tokenize`).
+class SpectralTokenizer(Vocabulary):
+    """Adaptive spectral tokenizer (see the module docstring and :mod:`nmrlens.tokenize`); an id
+    outside the vocabulary raises :class:`~nmrlens.errors.SpectrumFormatError`.
 
     Args:
         tables: interval tables keyed ``"13C"`` (ppm), ``"1H"`` (ppm) and ``"J"`` (Hz).
@@ -198,49 +199,16 @@ class SpectralTokenizer:
             DataNotFoundError: when the file does not exist.
             ConfigError: when it is not a valid spectral vocabulary.
         """
-        p = Path(path) if path is not None else DEFAULT_SPECTRAL_VOCAB
-        if not p.is_file():
-            raise DataNotFoundError(f"spectral vocabulary: file {str(p)!r} does not exist")
-        try:
-            d = json.loads(p.read_text(encoding="utf-8"))
-        except (ValueError, OSError) as exc:
-            raise ConfigError(f"spectral vocabulary: cannot read {str(p)!r} ({exc})") from None
+        _, d = read_vocab(path, DEFAULT_SPECTRAL_VOCAB, "spectral vocabulary")
         return cls.from_dict(d)
 
     def save(self, path: str | Path, *, force: bool = False) -> None:
         """Write the vocabulary file (refuses to overwrite unless ``force``)."""
-        from nmrlens.io._base import write_text_atomic
+        write_vocab(path, self.to_dict(), force=force)
 
-        write_text_atomic(path, dumps_vocab(self.to_dict()), force=force)
-
-    # -- vocabulary ----------------------------------------------------------------------------
-    @property
-    def vocab_size(self) -> int:
-        """Number of tokens."""
-        return len(self._tokens)
-
-    @property
-    def vocab(self) -> list[str]:
-        """Tokens in id order."""
-        return list(self._tokens)
-
-    def token_to_id(self, token: str) -> int:
-        """Id of a token (the ``<unk>`` id for an unknown token)."""
-        return self._ids.get(token, self.unk_id)
-
-    def id_to_token(self, idx: int) -> str:
-        """Token of an id.
-
-        Raises:
-            SpectrumFormatError: for an id outside the vocabulary.
-        """
-        if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < len(self._tokens):
-            raise SpectrumFormatError("token id", idx, f"a whole number in 0..{len(self._tokens) - 1}")
-        return self._tokens[idx]
-
-    def tokens(self, ids: Sequence[int]) -> list[str]:
-        """Token strings of ids."""
-        return [self.id_to_token(_as_int(i)) for i in ids]
+    # -- vocabulary (vocab_size, vocab, token_to_id, id_to_token, tokens: see Vocabulary) ------
+    def _bad_id(self, idx: Any) -> SpectrumFormatError:
+        return SpectrumFormatError("token id", idx, f"a whole number in 0..{len(self._tokens) - 1}")
 
     # -- numbers -------------------------------------------------------------------------------
     def value_id(self, kind: str, value: float) -> int:
@@ -347,7 +315,7 @@ class SpectralTokenizer:
         """
         if isinstance(ids, (str, bytes)) or not hasattr(ids, "__iter__"):
             raise SpectrumFormatError("ids", ids, "a sequence of token ids")
-        toks = [_as_int(i) for i in ids]
+        toks = [as_int(i) for i in ids]
         for pos, i in enumerate(toks):
             if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(self._tokens):
                 if strict:
@@ -496,19 +464,3 @@ class SpectralTokenizer:
             return self.formula.detokenize(toks)
         except NmrLensError as exc:
             raise SpectrumFormatError(f"ids[{start}..{start + len(toks) - 1}]", " ".join(toks[:12]), str(exc)) from None
-
-
-def _as_int(i: Any) -> Any:
-    """``i`` as a Python int when it is an integer of another type (numpy, torch), else unchanged."""
-    if isinstance(i, int):
-        return i
-    try:
-        return operator.index(i)
-    except TypeError:
-        return i
-
-
-def dumps_vocab(d: Mapping[str, Any]) -> str:
-    """Deterministic JSON text of a vocabulary object (long number and token lists on few lines)."""
-    text = json.dumps(d, indent=1, ensure_ascii=False, allow_nan=False)
-    return text + "\n"

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from nmrlens.train.schedule import BudgetSchedule
 from nmrlens.train.config import configs_dir, load_config
 from nmrlens.train.shifts import DataSection, _resolve_data
 
@@ -120,9 +121,8 @@ def train(cfg: PeakListTrainConfig, out_dir: Path) -> dict[str, Any]:
     model = PeakListModel(tok.vocab_size, **dataclasses.asdict(cfg.model))
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     steps = max(1, tc.epochs * math.ceil(len(train_items) / tc.batch_size))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tc.lr, total_steps=steps, pct_start=0.05)
+    sched = BudgetSchedule(opt, tc.lr, steps, 60 * tc.time_budget_min - (time.time() - t_start))
     best = (float("inf"), -1)
-    deadline = t_start + 60 * tc.time_budget_min
     for epoch in range(tc.epochs):
         model.train()
         order = list(range(len(train_items)))
@@ -135,8 +135,9 @@ def train(cfg: PeakListTrainConfig, out_dir: Path) -> dict[str, Any]:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
-            if sched.last_epoch < sched.total_steps - 1:
-                sched.step()
+            sched.step()
+            if sched.finished:
+                break
             total += loss.item() * len(idx)
             count += len(idx)
         model.eval()
@@ -154,8 +155,8 @@ def train(cfg: PeakListTrainConfig, out_dir: Path) -> dict[str, Any]:
         if val_loss < best[0]:
             best = (val_loss, epoch)
             save_checkpoint(model, out_dir / "best", force=True, training_data={"note": "in progress"})
-        if time.time() > deadline:
-            log.warning("time budget reached after epoch %d", epoch)
+        if sched.finished:
+            log.info("schedule finished after epoch %d", epoch)
             break
     from nmrlens.models.checkpoint import load_checkpoint
 

@@ -29,6 +29,7 @@ import numpy as np
 from nmrlens.data.datasets import iter_nmrshiftdb2
 from nmrlens.data.shiftdata import BuildReport, ShiftDatapoint, build_datapoints, match_classes_to_peaks
 from nmrlens.evaluate.shifts import shift_errors
+from nmrlens.train.schedule import BudgetSchedule
 
 __all__ = ["ModelSection", "TrainSection", "DataSection", "ShiftTrainConfig", "train", "batch_targets", "parse_overrides"]
 
@@ -187,11 +188,10 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
     use_unassigned = tc.unassigned_c13 or tc.unassigned_h1
     n_steps = sum(math.ceil(len(train_assigned if (e < tc.warmup_epochs or not use_unassigned) else train_items)
                             / tc.batch_size) for e in range(tc.epochs))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tc.lr, total_steps=max(1, n_steps), pct_start=0.05)
+    sched = BudgetSchedule(opt, tc.lr, n_steps, 60 * tc.time_budget_min - (time.time() - t_start))
     c_scale, h_scale = float(model.c13_scale), float(model.h1_scale)
     best = (float("inf"), -1)
     history = []
-    deadline = t_start + 60 * tc.time_budget_min
     for epoch in range(tc.epochs):
         model.train()
         pool = train_assigned if (epoch < tc.warmup_epochs or not use_unassigned) else train_items
@@ -212,8 +212,9 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
-            if sched.last_epoch < sched.total_steps - 1:
-                sched.step()
+            sched.step()
+            if sched.finished:
+                break
             total += loss.item() * len(batch)
             count += len(batch)
         val = shift_errors(model, val_assigned)
@@ -228,8 +229,8 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
         if score < best[0]:
             best = (score, epoch)
             save_checkpoint(model, out_dir / "best", force=True, training_data={"note": "in progress"})
-        if time.time() > deadline:
-            log.warning("time budget of %.0f min reached after epoch %d", tc.time_budget_min, epoch)
+        if sched.finished:
+            log.info("schedule finished after epoch %d (progress by steps or by the %.0f min budget)", epoch, tc.time_budget_min)
             break
     from nmrlens.models.checkpoint import load_checkpoint
 

@@ -1,79 +1,24 @@
-"""CSV peak tables: the documented columns, a hand-written file, round trips, errors, fuzzing, safe writes."""
+"""CSV peak tables: the documented columns, a hand-written file, what CSV cannot hold, errors, fuzzing of rows.
+
+Round trips, fuzzing with text, safe writes and real records: tests/unit/io/test_formats_common.py.
+"""
 
 from __future__ import annotations
 
 import csv as stdcsv
-import gzip
 import io as stdio
-import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nmrlens import io
-from nmrlens.errors import FileFormatError, NmrLensError, OutputExistsError, SpectrumFormatError
+from nmrlens.errors import FileFormatError, NmrLensError, SpectrumFormatError
 from nmrlens.io import csv as ncsv
 from nmrlens.spectra import Multiplet, Peak, Query, Spectrum1D, Spectrum2D, CrossPeak
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 HEADER = "compound,nucleus,shift,shift_min,shift_max,mult,J,nH,count,intensity,atoms,label,solvent,frequency_MHz,formula,smiles"
-MULTS = ["s", "d", "t", "q", "quint", "sept", "m", "dd", "dt", "td", "ddd", "br s", "app t", "qd"]
-SOLVENTS = [None, "CDCl3", "DMSO-d6", "CD3OD", "D2O", "C6D6", "CDCl3/CD3OD 9:1, \"dry\""]
-# Text cells are stripped on reading and NUL cannot be stored: keep generated text free of both.
-TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=30).filter(
-    lambda s: s == s.strip()
-)
-
-
-def rounded(lo: float, hi: float, places: int) -> st.SearchStrategy[float]:
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False).map(lambda x: round(x, places))
-
-
-@st.composite
-def peaks(draw: st.DrawFn, nucleus: str) -> Peak:
-    lo, hi = {"13C": (-10.0, 230.0), "19F": (-250.0, 50.0)}.get(nucleus, (-100.0, 100.0))
-    coupling = draw(st.sampled_from([None, None, "d", "t", "dd", "q"]))
-    return Peak(
-        shift=draw(rounded(lo, hi, 4)),
-        mult=draw(st.sampled_from([None, "S", "D", "T", "Q"])),
-        intensity=draw(st.none() | st.floats(-1e6, 1e6, allow_nan=False)),
-        atoms=tuple(draw(st.lists(st.integers(0, 80), max_size=3, unique=True))),
-        count=draw(st.sampled_from([None, 2, 3, 6])),
-        coupling=coupling,
-        J=tuple(draw(st.lists(rounded(0.5, 400.0, 2), min_size=1, max_size=2))) if coupling else (),
-    )
-
-
-@st.composite
-def multiplets(draw: st.DrawFn) -> Multiplet:
-    lo = draw(rounded(-1.0, 14.0, 4))
-    hi = round(lo + draw(st.sampled_from([0.0, 0.0, 0.05, 0.1234])), 4)
-    return Multiplet(
-        shift_min=lo, shift_max=hi, mult=draw(st.sampled_from([None, *MULTS])),
-        J=tuple(draw(st.lists(rounded(0.1, 20.0, 2), max_size=3))), nH=draw(st.sampled_from([None, 1, 2, 3, 9])),
-        atoms=tuple(draw(st.lists(st.integers(0, 80), max_size=3, unique=True))), label=draw(st.none() | TEXT),
-    )
-
-
-@st.composite
-def spectra(draw: st.DrawFn, nucleus: str) -> Spectrum1D:
-    strat = multiplets() if nucleus == "1H" else peaks(nucleus)
-    return Spectrum1D(
-        nucleus=nucleus, peaks=draw(st.lists(strat, max_size=8)), solvent=draw(st.sampled_from(SOLVENTS)),
-        frequency_MHz=draw(st.sampled_from([None, 100.61, 400.13, 376.5])),
-        temperature_K=draw(st.sampled_from([None, None, 298.15, 310.0])),
-    )
-
-
-@st.composite
-def queries(draw: st.DrawFn, qid: str | None = None) -> Query:
-    nuclei = draw(st.lists(st.sampled_from(["13C", "1H", "19F", "31P"]), max_size=3, unique=True))
-    return Query(
-        spectra=[draw(spectra(n)) for n in nuclei], formula=draw(st.sampled_from([None, "C9H10O2", "C4H8O2"])),
-        smiles=draw(st.sampled_from([None, "CC(=O)OCc1ccccc1", "CCOC(C)=O", "F/C=C\\F"])), id=qid,
-    )
 
 
 def test_hand_written_file_is_read_exactly() -> None:
@@ -203,28 +148,6 @@ def test_cells_that_do_not_apply_are_ignored() -> None:
     assert q.spectra[1].peaks == (Peak(77.0, intensity=5.0),)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(queries(qid="only"))
-def test_round_trip_one_query(q: Query) -> None:
-    assert ncsv.loads(ncsv.dumps(q)) == [q]
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(TEXT, min_size=1, max_size=4, unique=True).flatmap(lambda ids: st.tuples(*(queries(i) for i in ids))))
-def test_round_trip_many_queries(qs: tuple[Query, ...]) -> None:
-    assert ncsv.loads(ncsv.dumps(list(qs))) == list(qs)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.text(max_size=300))
-def test_fuzz_arbitrary_text_only_nmrlens_errors(text: str) -> None:
-    for options in ({}, {"nucleus": "13C"}, {"nucleus": "1H"}):
-        try:
-            ncsv.loads(text, **options)
-        except NmrLensError as exc:
-            assert str(exc)
-
-
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(st.sampled_from(["", "1", "-2.5", "13C", "1H", "S", "dd", "7.1;2", "0;3", "x", "1e999", "nan",
                                           "br s", "C6H6", "q", "5", "400", '"', "CDCl3"]), min_size=1, max_size=8),
@@ -239,95 +162,3 @@ def test_fuzz_structured_rows_only_nmrlens_errors(rows: list[list[str]], header:
         ncsv.loads(buf.getvalue(), nucleus="13C")
     except NmrLensError as exc:
         assert str(exc)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.data())
-def test_fuzz_mutated_valid_file_only_nmrlens_errors(data: st.DataObject) -> None:
-    text = (DATA / "benzyl_acetate.csv").read_text()
-    for _ in range(data.draw(st.integers(1, 4))):
-        i = data.draw(st.integers(0, len(text)))
-        j = data.draw(st.integers(i, min(len(text), i + 12)))
-        text = text[:i] + data.draw(st.sampled_from(["", ",", "\n", '"', ";", "x", "-", "9", "\x00", "1H", "e5"])) + text[j:]
-    try:
-        ncsv.loads(text)
-    except NmrLensError as exc:
-        assert str(exc)
-
-
-def test_write_refuses_overwrite_and_leaves_no_partial_file(tmp_path: Path) -> None:
-    target = tmp_path / "a.csv"
-    sp = Spectrum1D("13C", [Peak(128.4)])
-    io.write(sp, target)
-    before = target.read_text()
-    with pytest.raises(OutputExistsError):
-        io.write(Spectrum1D("13C", [Peak(1.0)]), target)
-    assert target.read_text() == before
-    io.write(Spectrum1D("13C", [Peak(1.0)]), target, force=True)
-    assert io.read_spectrum(target).shifts == [1.0]
-    bad = tmp_path / "b.csv"
-    with pytest.raises(FileFormatError):
-        ncsv.write(Query(spectra=[sp, sp]), bad)
-    assert not bad.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]
-
-
-def test_gzip_and_dispatch(tmp_path: Path) -> None:
-    q = Query(spectra=[Spectrum1D("1H", [Multiplet(1.0, 1.5, "m", nH=2)])], id="z")
-    io.write(q, tmp_path / "a.csv.gz", fmt="csv")
-    assert gzip.decompress((tmp_path / "a.csv.gz").read_bytes()).decode().startswith(HEADER)
-    assert ncsv.read(tmp_path / "a.csv.gz") == [q]
-    assert io.read(DATA / "benzyl_acetate.csv")[0].id == "benzyl acetate"
-
-
-@pytest.mark.data
-def test_real_records_round_trip(data_dir: Path) -> None:
-    """Assigned nmrshiftdb2 records (molblock dropped: CSV cannot hold it) read back exactly."""
-    qs = _nmrshiftdb2_queries(data_dir, 40)
-    assert len(qs) == 40
-    plain = [q.with_(molblock=None) for q in qs]
-    assert ncsv.loads(ncsv.dumps(plain)) == plain
-
-
-def _nmrshiftdb2_queries(data_dir: Path, n: int) -> list[Query]:
-    """The first ``n`` assigned nmrshiftdb2 records as queries (records the model rejects are skipped)."""
-    path = data_dir / "nmrshiftdb2" / "molecules.jsonl.gz"
-    if not path.exists():
-        pytest.skip(f"{path} is missing")
-    out: list[Query] = []
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            rec = json.loads(line)
-            if not rec.get("assigned"):
-                continue
-            try:
-                q = _record_query(rec)
-            except NmrLensError:  # a few source values are outside the model's ranges (e.g. 0 K)
-                continue
-            if q is not None:
-                out.append(q)
-            if len(out) == n:
-                break
-    return out
-
-
-def _record_query(rec: dict) -> Query | None:
-    from nmrlens.spectra import is_valid_multiplicity
-
-    spectra = []
-    for s in rec["spectra"]:
-        if s["nucleus"] not in ("13C", "1H", "19F", "31P"):
-            continue
-        if s["nucleus"] == "1H":
-            ps: list[Peak | Multiplet] = [Multiplet(
-                p["shift"], p["shift"], p.get("mult") if is_valid_multiplicity(p.get("mult")) else None,
-                nH=p.get("nH"), atoms=p.get("atoms", ())) for p in s["peaks"]]
-        else:
-            ps = [Peak(p["shift"], mult=p.get("mult") if p.get("mult") in ("S", "D", "T", "Q") else None,
-                       intensity=p.get("intensity"), atoms=p.get("atoms", ())) for p in s["peaks"]]
-        spectra.append(Spectrum1D(s["nucleus"], ps, solvent=s.get("solvent"), frequency_MHz=s.get("field_MHz"),
-                                  temperature_K=s.get("temperature_K")))
-    if len({sp.nucleus for sp in spectra}) != len(spectra):
-        return None  # CSV holds one spectrum per nucleus and compound
-    return Query(spectra=spectra, smiles=rec["smiles"], formula=rec["formula"], molblock=rec["molblock"],
-                 id=str(rec["nmrshiftdb2_id"]))

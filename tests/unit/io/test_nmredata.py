@@ -1,103 +1,24 @@
-"""NMReDATA SD files: a hand-written two-record file, spec details, round trips, errors, fuzzing, safe writes."""
+"""NMReDATA SD files: a hand-written two-record file, spec details, the written tags, errors, standard tags alone.
+
+Round trips, fuzzing, safe writes and real records: tests/unit/io/test_formats_common.py.
+"""
 
 from __future__ import annotations
 
-import gzip
 import json
-from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from nmrlens import io
-from nmrlens.errors import FileFormatError, InvalidMoleculeError, NmrLensError, OutputExistsError, SpectrumFormatError
+from nmrlens.errors import FileFormatError, InvalidMoleculeError, NmrLensError, SpectrumFormatError
 from nmrlens.io import nmredata
-from nmrlens.spectra import CrossPeak, Multiplet, Peak, Query, Spectrum1D, Spectrum2D
+from nmrlens.spectra import Multiplet, Peak, Query, Spectrum1D
+from tests.strategies import assigned_queries, molecule
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 SDF = DATA / "ethyl_benzyl_acetate.nmredata.sdf"
-MULTS = ["s", "d", "t", "q", "quint", "sext", "sept", "m", "dd", "dt", "td", "ddd", "br s", "app t", "qd"]
-SMILES = ["CCOC(C)=O", "CC(=O)OCc1ccccc1", "Cc1ccccc1", "OCC(F)(F)F", "C/C=C/C(=O)O", "CP(C)(=O)OC"]
-PLAIN_LABELS = st.from_regex(r"[A-Za-z][A-Za-z0-9_'\-+*.#:]{0,8}", fullmatch=True)
-TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
-
-
-@lru_cache(maxsize=None)
-def _molecule(smiles: str, explicit_h: bool) -> tuple[str, tuple[str, ...]]:
-    """(molblock, element of each atom) with RDKit 2D coordinates."""
-    from rdkit import Chem
-    from rdkit.Chem import rdDepictor
-
-    mol = Chem.MolFromSmiles(smiles)
-    if explicit_h:
-        mol = Chem.AddHs(mol)
-    rdDepictor.Compute2DCoords(mol)
-    return Chem.MolToMolBlock(mol), tuple(a.GetSymbol() for a in mol.GetAtoms())
-
-
-def rounded(lo: float, hi: float, places: int) -> st.SearchStrategy[float]:
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False).map(lambda x: round(x, places))
-
-
-@st.composite
-def structured_queries(draw: st.DrawFn, plain: bool = False) -> Query:
-    """A query on a real structure whose peaks are assigned to atoms of the right element.
-
-    ``plain``: labels that the NMREDATA tags hold as they are, integral shifts, no extras needed.
-    """
-    smiles = draw(st.sampled_from(SMILES))
-    explicit = draw(st.booleans())
-    molblock, symbols = _molecule(smiles, explicit)
-    heavy = [i for i, s in enumerate(symbols) if s != "H"]
-    spectra = []
-    nuclei = draw(st.lists(st.sampled_from(["13C", "1H", "19F", "31P"]), min_size=1, max_size=3))
-    for nuc in nuclei:
-        element = {"13C": "C", "19F": "F", "31P": "P"}.get(nuc)
-        own = [i for i in heavy if symbols[i] == element] if element else heavy
-        atoms = st.lists(st.sampled_from(own), max_size=3, unique=True).map(tuple) if own else st.just(())
-        if nuc == "1H":
-            peaks = draw(st.lists(st.builds(
-                lambda lo, w, mult, J, nH, a, label: Multiplet(lo, round(lo + w, 4), mult, J, nH, a, label),
-                rounded(-1.0, 14.0, 4), st.sampled_from([0.0, 0.0, 0.1, 0.25]), st.sampled_from([None, *MULTS]),
-                st.lists(rounded(0.5, 20.0, 2), max_size=3).map(tuple), st.sampled_from([None, 1, 2, 3]), atoms,
-                st.none() if plain else st.none() | PLAIN_LABELS | TEXT,
-            ), max_size=6))
-        else:
-            peaks = draw(st.lists(st.builds(
-                lambda shift, mult, inten, a, count: Peak(shift, mult if nuc == "13C" else None, inten, a,
-                                                          None if nuc == "13C" and plain else count),
-                rounded(-40.0, 230.0, 4), st.sampled_from([None, "S", "D", "T", "Q"]),
-                st.none() | st.floats(-1e6, 1e6, allow_nan=False), atoms, st.sampled_from([None, 2, 3]),
-            ), max_size=6))
-        spectra.append(Spectrum1D(nuc, peaks, solvent=draw(st.sampled_from([None, "CDCl3"] if plain else [None, "CDCl3", "DMSO-d6"])),
-                                  frequency_MHz=draw(st.sampled_from([None, 100.61, 400.13]))))
-    if plain:  # one solvent, unique labels that cannot clash with generated ones (C4, H4)
-        counter = iter(range(1000))
-        spectra = [sp.with_(solvent=spectra[0].solvent, peaks=[
-            p.with_(label=f"m{next(counter)}") if isinstance(p, Multiplet) and (p.atoms or draw(st.booleans())) else p
-            for p in sp.peaks]) for sp in spectra]
-    return Query(
-        spectra=spectra, smiles=smiles if plain or draw(st.booleans()) else None,
-        molblock=molblock if plain or draw(st.booleans()) else None,
-        formula=draw(st.sampled_from([None, "C4H8O2"])), id=draw(st.sampled_from(["q1", "ethyl acetate"]) if plain else st.none() | TEXT),
-    )
-
-
-@st.composite
-def any_queries(draw: st.DrawFn) -> Query:
-    """Queries with or without a structure, with values that only NMRLENS_EXTRA can hold."""
-    q = draw(structured_queries())
-    if draw(st.booleans()):
-        q = q.with_(molblock=None, smiles=None, spectra=[
-            sp.with_(peaks=[p.with_(atoms=(7, 2)) for p in sp.peaks]) for sp in q.spectra])
-    return q.with_(
-        meta=draw(st.dictionaries(st.text(max_size=4), st.integers() | st.text(max_size=6), max_size=2)),
-        spectra2d=draw(st.sampled_from([(), (Spectrum2D("HMBC", peaks=[CrossPeak(2.1, 170.9)]),)])),
-        spectra=[sp.with_(temperature_K=draw(st.sampled_from([None, 298.15, 300.0])), solvent=draw(st.none() | TEXT))
-                 for sp in q.spectra],
-    )
 
 
 def test_hand_written_file_is_read_exactly() -> None:
@@ -174,7 +95,7 @@ def test_writes_the_documented_tags() -> None:
 
 
 def test_explicit_h_molblock_lists_the_h_atoms() -> None:
-    molblock, _ = _molecule("CCOC(C)=O", True)
+    molblock, _ = molecule("CCOC(C)=O", True)
     q = Query(spectra=[Spectrum1D("1H", [Multiplet(4.12, 4.12, "q", (7.1,), 2, (1,), "a")])], molblock=molblock,
               smiles="CCOC(C)=O")
     text = nmredata.dumps(q)
@@ -278,14 +199,8 @@ def test_write_errors() -> None:
         nmredata.dumps(Query(molblock="no end"))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(structured_queries())
-def test_round_trip_assigned_queries(q: Query) -> None:
-    assert nmredata.loads(nmredata.dumps(q)) == [q]
-
-
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(structured_queries(plain=True))
+@given(assigned_queries(plain=True))
 def test_standard_tags_alone_carry_plain_queries(q: Query) -> None:
     """A plain assigned query needs no NMRLENS_EXTRA: other programs see all of it."""
     text = nmredata.dumps(q)
@@ -293,119 +208,14 @@ def test_standard_tags_alone_carry_plain_queries(q: Query) -> None:
     assert nmredata.loads(text) == [q]
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(any_queries(), min_size=1, max_size=3))
-def test_round_trip_anything(qs: list[Query]) -> None:
-    assert nmredata.loads(nmredata.dumps(qs)) == qs
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.text(max_size=300))
-def test_fuzz_arbitrary_text_only_nmrlens_errors(text: str) -> None:
-    empty = "x\n\n\n  0  0  0  0  0  0  0  0  0  0999 V2000\nM  END\n"
-    for candidate in (text, empty + text, empty + ">  <NMREDATA_1D_1H>\n" + text, empty + ">  <NMREDATA_ASSIGNMENT>\n" + text):
-        try:
-            nmredata.loads(candidate)
-        except NmrLensError as exc:
-            assert str(exc)
-
-
-_PIECES = ["", "\n", "\\", ",", ";", "=", "<\"", "\">", "-", "9", "1e999", "H", "L=", "S=", "N=", "J=", "$$$$\n", "\n\n",
-           ">  <NMREDATA_1D_13C>\n", ">  <NMREDATA_ASSIGNMENT>\n", "M  END\n", "{", "}", "null", "\"n\":"]
-
-
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data())
-def test_fuzz_mutated_valid_files_only_nmrlens_errors(data: st.DataObject) -> None:
-    if data.draw(st.booleans()):
-        text = SDF.read_text()
-    else:
-        text = nmredata.dumps(data.draw(any_queries()))
-    for _ in range(data.draw(st.integers(1, 5))):
-        i = data.draw(st.integers(0, len(text)))
-        j = data.draw(st.integers(i, min(len(text), i + 20)))
-        text = text[:i] + data.draw(st.sampled_from(_PIECES)) + text[j:]
-    try:
-        nmredata.loads(text)
-    except NmrLensError as exc:
-        assert str(exc)
-
-
-def test_write_refuses_overwrite_and_leaves_no_partial_file(tmp_path: Path) -> None:
-    target = tmp_path / "a.nmredata.sdf"
-    sp = Spectrum1D("13C", [Peak(128.4)])
-    io.write(sp, target)
-    before = target.read_text()
-    with pytest.raises(OutputExistsError):
-        io.write(Spectrum1D("13C", [Peak(1.0)]), target)
-    assert target.read_text() == before
-    io.write(Spectrum1D("13C", [Peak(1.0)]), target, force=True)
-    assert io.read_spectrum(target).shifts == [1.0]
-    bad = tmp_path / "b.nmredata.sdf"
-    with pytest.raises(FileFormatError, match="meta"):
-        nmredata.write(Query(spectra=[sp], meta={"x": object()}), bad)
-    assert not bad.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.nmredata.sdf"]
-
-
-def test_gzip(tmp_path: Path) -> None:
-    q = Query(spectra=[Spectrum1D("1H", [Multiplet(1.0, 1.5, "m", nH=2)])], id="z", smiles="CC")
-    nmredata.write(q, tmp_path / "a.sdf.gz")
-    assert nmredata.read(tmp_path / "a.sdf.gz") == [q]
-
-
 @pytest.mark.data
-def test_real_records_round_trip(data_dir: Path) -> None:
-    """Assigned nmrshiftdb2 records (their molblocks, 13C/1H/19F/31P with atoms) read back exactly,
-    and the standard tags alone keep every shift and atom assignment."""
-    qs = _nmrshiftdb2_queries(data_dir, 40)
+def test_real_records_standard_tags_keep_shifts_and_atoms(nmrshiftdb2_queries: Callable[..., list[Query]]) -> None:
+    """Assigned nmrshiftdb2 records: the standard tags alone keep every shift and atom assignment."""
+    qs = nmrshiftdb2_queries(40, lambda q: q)
     assert len(qs) == 40
     text = nmredata.dumps(qs)
-    assert nmredata.loads(text) == qs
     public = "$$$$\n".join(rec.split(">  <NMRLENS_EXTRA>")[0] for rec in text.split("$$$$\n"))
     for q, back in zip(qs, nmredata.loads(public)):
         for sp, bsp in zip(q.spectra, back.spectra):
             assert [(p.shift if isinstance(p, Peak) else p.shift_min, p.atoms) for p in sp.peaks] == \
                 [(p.shift if isinstance(p, Peak) else p.shift_min, p.atoms) for p in bsp.peaks]
-
-
-def _nmrshiftdb2_queries(data_dir: Path, n: int) -> list[Query]:
-    """The first ``n`` assigned nmrshiftdb2 records as queries (records the model rejects are skipped)."""
-    path = data_dir / "nmrshiftdb2" / "molecules.jsonl.gz"
-    if not path.exists():
-        pytest.skip(f"{path} is missing")
-    out: list[Query] = []
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            rec = json.loads(line)
-            if not rec.get("assigned"):
-                continue
-            try:
-                q = _record_query(rec)
-            except NmrLensError:  # a few source values are outside the model's ranges (e.g. 0 K)
-                continue
-            if q is not None:
-                out.append(q)
-            if len(out) == n:
-                break
-    return out
-
-
-def _record_query(rec: dict) -> Query | None:
-    from nmrlens.spectra import is_valid_multiplicity
-
-    spectra = []
-    for s in rec["spectra"]:
-        if s["nucleus"] not in ("13C", "1H", "19F", "31P"):
-            continue
-        if s["nucleus"] == "1H":
-            ps: list[Peak | Multiplet] = [Multiplet(
-                p["shift"], p["shift"], p.get("mult") if is_valid_multiplicity(p.get("mult")) else None,
-                nH=p.get("nH"), atoms=p.get("atoms", ())) for p in s["peaks"]]
-        else:
-            ps = [Peak(p["shift"], mult=p.get("mult") if p.get("mult") in ("S", "D", "T", "Q") else None,
-                       intensity=p.get("intensity"), atoms=p.get("atoms", ())) for p in s["peaks"]]
-        spectra.append(Spectrum1D(s["nucleus"], ps, solvent=s.get("solvent"), frequency_MHz=s.get("field_MHz"),
-                                  temperature_K=s.get("temperature_K")))
-    return Query(spectra=spectra, smiles=rec["smiles"], formula=rec["formula"], molblock=rec["molblock"],
-                 id=str(rec["nmrshiftdb2_id"]))
