@@ -61,8 +61,11 @@ def _stem(path: str | Path) -> Path:
 
 def save_checkpoint(model: Any, path: str | Path, *, training_data: dict[str, Any] | None = None,
                     metrics: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
-                    force: bool = False) -> Path:
+                    force: bool = False, half: bool = False) -> Path:
     """Save ``model`` (a registered class with ``hparams``) as ``path.safetensors`` + ``path.json``.
+
+    ``half`` stores floating-point tensors as float16 (half the size; they are loaded back into the
+    model's float32 parameters, so measure metrics on the reloaded checkpoint).
 
     Returns:
         The path stem. Both files are written atomically; nothing is written if either exists
@@ -83,6 +86,8 @@ def save_checkpoint(model: Any, path: str | Path, *, training_data: dict[str, An
             raise OutputExistsError(f"output: {str(p)!r} exists; pass force=True to overwrite")
     stem.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}
     fd, tmp = tempfile.mkstemp(prefix=f".{tensor_path.name}.", suffix=".tmp", dir=stem.parent)
     os.close(fd)
     try:
@@ -101,6 +106,7 @@ def save_checkpoint(model: Any, path: str | Path, *, training_data: dict[str, An
             "extra": extra or {},
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "sha256": digest,
+            "stored_dtype": "float16" if half else "float32",
         }
         text = json.dumps(_finite(sidecar), indent=2, sort_keys=True, allow_nan=False) + "\n"
         os.replace(tmp, tensor_path)

@@ -24,7 +24,7 @@ from nmrlens.train.schedule import BudgetSchedule
 from nmrlens.train.config import configs_dir, load_config
 from nmrlens.train.shifts import DataSection, _resolve_data
 
-__all__ = ["PeakListModelSection", "PeakListTrainSection", "PeakListTrainConfig", "train", "encode_targets"]
+__all__ = ["PeakListModelSection", "PeakListTrainSection", "PeakListTrainConfig", "train", "encode_targets", "length_batches"]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,15 @@ def encode_targets(tokenizer: Any, items: Sequence[Any], max_len: int) -> list[l
     return out
 
 
+def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of similar sequence length (less padding), in random order; lengths are jittered so
+    batches differ between epochs."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i] + rng.uniform(0, 6))
+    batches = [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
 def _batch_loss(model: Any, graphs: Sequence[Any], seqs: Sequence[list[int]], pad_id: int, bf16: bool) -> Any:
     import torch
 
@@ -125,11 +134,8 @@ def train(cfg: PeakListTrainConfig, out_dir: Path) -> dict[str, Any]:
     best = (float("inf"), -1)
     for epoch in range(tc.epochs):
         model.train()
-        order = list(range(len(train_items)))
-        rng.shuffle(order)
         t0, total, count = time.time(), 0.0, 0
-        for start in range(0, len(order), tc.batch_size):
-            idx = order[start:start + tc.batch_size]
+        for idx in length_batches([len(s) for s in train_seqs], tc.batch_size, rng):
             loss = _batch_loss(model, [train_items[i].graph for i in idx], [train_seqs[i] for i in idx], tok.pad_id, tc.bf16)
             opt.zero_grad(set_to_none=True)
             loss.backward()

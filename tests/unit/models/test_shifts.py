@@ -101,3 +101,19 @@ def test_batch_targets_matches_unassigned_peaks() -> None:
     assert c[:2].tolist() == [18.4, 58.3] and np.isnan(c[2])
     assert h[:2].tolist() == [1.2, 3.7] and np.isnan(h[2])  # OH optional, no peak left for it
     assert matched.tolist() == [True, True, False]
+
+
+def test_half_precision_checkpoint(tmp_path: Path) -> None:
+    torch.manual_seed(2)
+    model = ShiftModel(hidden=32, layers=2, head_hidden=32).eval()
+    full = save_checkpoint(model, tmp_path / "full")
+    half = save_checkpoint(model, tmp_path / "half", half=True)
+    assert half.with_suffix(".safetensors").stat().st_size < 0.6 * full.with_suffix(".safetensors").stat().st_size
+    a, side = load_checkpoint(half)
+    b, _ = load_checkpoint(half)
+    assert side["stored_dtype"] == "float16"
+    assert all(p.dtype == torch.float32 for p in a.parameters())
+    mols = [parse_smiles(s) for s in SMILES]
+    pa, pb, pf = (ShiftPredictor(m).predict_mols(mols) for m in (a, b, model))
+    assert pa == pb  # reload is deterministic
+    assert abs(pa[0].c13[0][0] - pf[0].c13[0][0]) < 0.5  # float16 rounding changes ppm values only slightly
