@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from pathlib import Path
-from typing import Any, Mapping, TypeVar
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from nmrlens.errors import ConfigError
 
-__all__ = ["load_config", "config_to_dict", "configs_dir"]
+__all__ = ["load_config", "config_to_dict", "configs_dir", "parse_overrides", "resolve_data_path", "train_main"]
 
 T = TypeVar("T")
 
@@ -81,3 +81,55 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: Mapping
 def config_to_dict(cfg: Any) -> dict[str, Any]:
     """The resolved config as a plain dict (saved next to every training output)."""
     return dataclasses.asdict(cfg)
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """``["section.key=value", ...]`` -> ``{"section.key": value}`` (JSON values: numbers, true/false, lists)."""
+    import json
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def resolve_data_path(path: str) -> Path:
+    """A data path from a config: absolute or existing paths as they are, others under NMRLENS_DATA_DIR.
+
+    Raises:
+        DataNotFoundError: when a relative path needs NMRLENS_DATA_DIR and it is unset.
+    """
+    import os
+
+    p = Path(path)
+    if not p.is_absolute() and not p.exists():
+        from nmrlens.errors import DataNotFoundError
+
+        base = os.environ.get("NMRLENS_DATA_DIR")
+        if not base:
+            raise DataNotFoundError("data.path: relative path needs NMRLENS_DATA_DIR set to the shared data folder")
+        p = Path(base) / p
+    return p
+
+
+def train_main(prog: str, description: str, config_cls: type[T], default_config: str,
+               train: Callable[[T, Path], dict[str, Any]], argv: Sequence[str] | None = None) -> int:
+    """The command line of every trainer: ``--config TOML --out DIR [--set section.key=value ...]``;
+    prints the final metrics as JSON."""
+    import argparse
+    import json
+    import logging
+
+    ap = argparse.ArgumentParser(prog=prog, description=description)
+    ap.add_argument("--config", default=str(configs_dir() / default_config))
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE")
+    args = ap.parse_args(argv)
+    cfg = load_config(config_cls, args.config, parse_overrides(args.set))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    print(json.dumps(train(cfg, args.out), indent=2, default=str))
+    return 0

@@ -8,7 +8,6 @@ Run: ``python -m nmrlens.train.peaklist --config src/nmrlens/train/configs/peakl
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import itertools
 import json
@@ -21,8 +20,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from nmrlens.train.schedule import BudgetSchedule
-from nmrlens.train.config import configs_dir, load_config
-from nmrlens.train.shifts import DataSection, _resolve_data
+from nmrlens.train.config import resolve_data_path, train_main
+from nmrlens.train.shifts import DataSection
 
 __all__ = ["PeakListModelSection", "PeakListTrainSection", "PeakListTrainConfig", "train", "encode_targets", "length_batches"]
 
@@ -117,7 +116,7 @@ def train(cfg: PeakListTrainConfig, out_dir: Path) -> dict[str, Any]:
     rng = random.Random(tc.seed)
     t_start = time.time()
     tok = SpectralTokenizer.load()
-    records = iter_nmrshiftdb2(_resolve_data(cfg.data.path))
+    records = iter_nmrshiftdb2(resolve_data_path(cfg.data.path))
     if cfg.data.limit:
         records = itertools.islice(records, cfg.data.limit)
     report = SpectrumBuildReport()
@@ -177,17 +176,8 @@ def train(cfg: PeakListTrainConfig, out_dir: Path) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry (``section.key=value`` overrides with --set)."""
-    ap = argparse.ArgumentParser(prog="python -m nmrlens.train.peaklist", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--config", default=str(configs_dir() / "peaklist.toml"))
-    ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE")
-    args = ap.parse_args(argv)
-    from nmrlens.train.shifts import parse_overrides
-
-    cfg = load_config(PeakListTrainConfig, args.config, parse_overrides(args.set))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    print(json.dumps(train(cfg, args.out), indent=2))
-    return 0
+    return train_main("python -m nmrlens.train.peaklist", __doc__.split("\n\n")[0], PeakListTrainConfig,
+                      "peaklist.toml", train, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

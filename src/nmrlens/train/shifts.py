@@ -11,13 +11,11 @@ Run: ``python -m nmrlens.train.shifts --config src/nmrlens/train/configs/shifts.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import dataclasses
 import json
 import logging
 import math
-import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -29,9 +27,10 @@ import numpy as np
 from nmrlens.data.datasets import iter_nmrshiftdb2
 from nmrlens.data.shiftdata import BuildReport, ShiftDatapoint, build_datapoints, match_classes_to_peaks
 from nmrlens.evaluate.shifts import shift_errors
+from nmrlens.train.config import resolve_data_path, train_main
 from nmrlens.train.schedule import BudgetSchedule
 
-__all__ = ["ModelSection", "TrainSection", "DataSection", "ShiftTrainConfig", "train", "batch_targets", "parse_overrides"]
+__all__ = ["ModelSection", "TrainSection", "DataSection", "ShiftTrainConfig", "train", "batch_targets"]
 
 log = logging.getLogger(__name__)
 
@@ -80,18 +79,6 @@ class ShiftTrainConfig:
     model: ModelSection = field(default_factory=ModelSection)
     train: TrainSection = field(default_factory=TrainSection)
     data: DataSection = field(default_factory=DataSection)
-
-
-def _resolve_data(path: str) -> Path:
-    p = Path(path)
-    if not p.is_absolute() and not p.exists():
-        from nmrlens.errors import DataNotFoundError
-
-        base = os.environ.get("NMRLENS_DATA_DIR")
-        if not base:
-            raise DataNotFoundError("data.path: relative path needs NMRLENS_DATA_DIR set to the shared data folder")
-        p = Path(base) / p
-    return p
 
 
 def batch_targets(items: Sequence[ShiftDatapoint], c13_pred: np.ndarray, h1_pred: np.ndarray, *,
@@ -169,7 +156,7 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
     rng = random.Random(tc.seed)
     np.random.seed(tc.seed)
     t_start = time.time()
-    data_path = _resolve_data(cfg.data.path)
+    data_path = resolve_data_path(cfg.data.path)
     report = BuildReport()
     records = iter_nmrshiftdb2(data_path)
     if cfg.data.limit:
@@ -257,32 +244,10 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
     return metrics
 
 
-def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
-    """``["section.key=value", ...]`` -> ``{"section.key": value}`` (JSON values: numbers, true/false, lists)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry: train with a TOML config (``section.key=value`` overrides)."""
-    from nmrlens.train.config import configs_dir, load_config
-
-    ap = argparse.ArgumentParser(prog="python -m nmrlens.train.shifts", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--config", default=str(configs_dir() / "shifts.toml"))
-    ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE")
-    args = ap.parse_args(argv)
-    cfg = load_config(ShiftTrainConfig, args.config, parse_overrides(args.set))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    metrics = train(cfg, args.out)
-    print(json.dumps(metrics, indent=2))
-    return 0
+    """Command-line entry: train with a TOML config (``section.key=value`` overrides with --set)."""
+    return train_main("python -m nmrlens.train.shifts", __doc__.split("\n\n")[0], ShiftTrainConfig, "shifts.toml",
+                      train, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover
