@@ -191,7 +191,7 @@ def _bond_matrix(text: str, where: str) -> "np.ndarray":
 
     n = REVMOLSPEC_ATOMS
     expected = n * (n - 1) // 2
-    if len(text) != expected or not text.isdigit():
+    if len(text) != expected or not (text.isascii() and text.isdigit()):
         raise FileFormatError(f"{where}: column C has {len(text)} characters, expected {expected} digits")
     values = np.frombuffer(text.encode("ascii"), dtype=np.uint8) - ord("0")
     mat = np.zeros((n, n), dtype=np.int8)

@@ -156,7 +156,7 @@ def _read_table(path: str) -> dict[int, str]:
         if not line.strip():
             continue
         parts = line.rstrip("\r").split("\t")
-        if len(parts) != 3 or not parts[0].isdigit() or parts[2] not in SPLITS:
+        if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()) or parts[2] not in SPLITS:
             raise FileFormatError(
                 f"{path}: line {i}: got {line[:80]!r}, expected '<nmrshiftdb2_id><TAB><inchikey_block><TAB><train|val|test>'"
             )
@@ -183,7 +183,7 @@ def split_of_record(record: Mapping[str, Any], table: Mapping[int, str] | None =
         except DataNotFoundError:
             table = {}
     rid = record.get("nmrshiftdb2_id")
-    if isinstance(rid, str) and rid.isdigit():
+    if isinstance(rid, str) and rid.isascii() and rid.isdigit():
         rid = int(rid)
     if isinstance(rid, int) and not isinstance(rid, bool) and rid in table:
         return table[rid]  # type: ignore[return-value]

@@ -554,7 +554,7 @@ def query_to_record(q: Query) -> dict[str, Any]:
     """The nmrshiftdb2 JSON record of a :class:`Query` (the inverse of :func:`record_to_query`)."""
     meta = dict(q.meta)
     rid: Any = q.id
-    if isinstance(rid, str) and rid.isdigit() and (rid == "0" or not rid.startswith("0")):
+    if isinstance(rid, str) and rid.isascii() and rid.isdigit() and (rid == "0" or not rid.startswith("0")):
         rid = int(rid)
     spectra_meta = _aligned(meta.get("spectra"), len(q.spectra)) or [None] * len(q.spectra)
     spectra = [_spectrum_to_record(sp, m, i) for i, (sp, m) in enumerate(zip(q.spectra, spectra_meta))]
@@ -865,7 +865,7 @@ def _sd_spectrum(
                         heavy.add(a)
                 nh = len(h_atoms) if src and len(h_atoms) == len(set(src)) else None
                 if nh_values is not None:
-                    nh = int(nh_values[i]) if nh_values[i].isdigit() and int(nh_values[i]) >= 1 else None
+                    nh = int(nh_values[i]) if nh_values[i].isascii() and nh_values[i].isdigit() and int(nh_values[i]) >= 1 else None
                 mult = normalize_h1_mult(raw_mult)
                 if raw_mult is not None and mult != raw_mult:
                     extra["mult"] = raw_mult

@@ -1,0 +1,70 @@
+"""classify2d training: shipped configs parse (unknown keys are errors), augmentation, tensors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nmrlens.data.images2d import ImageSample
+from nmrlens.errors import ConfigError
+from nmrlens.train.classify2d import OTHER, Classify2DConfig, TensorData, TrainSection, augment, to_tensors
+from nmrlens.train.config import configs_dir, load_config
+
+
+@pytest.mark.parametrize("name", ["classify2d_sim", "classify2d_sim_small", "classify2d_substructure",
+                                  "classify2d_superclass", "classify2d_cv"])
+def test_shipped_configs_parse(name: str) -> None:
+    cfg = load_config(Classify2DConfig, configs_dir() / f"{name}.toml")
+    assert cfg.model.branches == ["HSQC", "HMBC"] and cfg.data.task in ("simulated", "substructure", "superclass")
+
+
+def test_unknown_key_is_an_error(tmp_path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text("[train]\nepochz = 3\n")
+    with pytest.raises(ConfigError, match="epochz"):
+        load_config(Classify2DConfig, p)
+
+
+def test_to_tensors_labels() -> None:
+    img = np.ones((4, 6), np.float32)
+    samples = [ImageSample("a", "a", {"HSQC": img, "HMBC": None}, "indol+steroids"),
+               ImageSample("b", "b", {"HSQC": None, "HMBC": img}, "none")]
+    d = to_tensors(samples, ["HSQC", "HMBC"], ["fattyacids", "indol", "steroids"], True, (4, 6))
+    assert d.y.tolist() == [[0, 1, 1], [0, 0, 0]] and d.present.tolist() == [[1, 0], [0, 1]]
+    s = to_tensors([ImageSample("c", "c", {"HSQC": img}, "Rare class")], ["HSQC", "HMBC"], ["x", OTHER], False, (4, 6))
+    assert s.y.tolist() == [1]
+    with pytest.raises(ConfigError, match="not one of"):
+        to_tensors([ImageSample("c", "c", {"HSQC": img}, "Rare")], ["HSQC"], ["x"], False, (4, 6))
+    with pytest.raises(ConfigError, match="image size"):
+        to_tensors(samples, ["HSQC", "HMBC"], ["indol"], True, (5, 6))
+
+
+def test_augment_mixtures_union_labels_and_shift() -> None:
+    x = torch.zeros(2, 2, 8, 8)
+    x[0, :, 2, 2] = 1.0
+    x[1, :, 5, 6] = 1.0
+    data = TensorData(x, torch.ones(2, 2), torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]))
+    cfg = TrainSection(max_shift=0, intensity_jitter=0.0, mixture_prob=1.0, branch_dropout=0.0)
+    out = augment(data, torch.Generator().manual_seed(0), cfg, True, pool=data.subset([1]))
+    assert out.y[0].tolist() == [1.0, 1.0, 0.0] and float(out.x[0, 0, 5, 6]) == 1.0 and float(out.x[0, 0, 2, 2]) == 1.0
+    assert float(data.x[0, 0, 5, 6]) == 0.0  # the input is not modified
+    cfg = TrainSection(max_shift=2, intensity_jitter=0.0, mixture_prob=0.0)
+    out = augment(data, torch.Generator().manual_seed(1), cfg, True)
+    assert torch.allclose(out.x.sum(dim=(2, 3)), data.x.sum(dim=(2, 3)))  # shifts move peaks, never lose them here
+    cfg = TrainSection(max_shift=0, intensity_jitter=0.0, mixture_prob=0.0, branch_dropout=1.0)
+    out = augment(data, torch.Generator().manual_seed(2), cfg, True)
+    assert out.present.sum(1).tolist() == [1.0, 1.0]
+
+
+def test_rescale_keeps_peaks() -> None:
+    from nmrlens.train.classify2d import _rescale
+
+    x = torch.zeros(1, 10, 10)
+    x[0, 9, 9] = 1.0
+    assert float(_rescale(x, 0.8, 0.8).max()) == 1.0  # zoom out: the peak survives (block max)
+    y = _rescale(x, 0.5, 0.5)
+    assert y.shape == x.shape and float(y[0, 4, 4]) == 1.0
+    z = torch.zeros(1, 10, 10)
+    z[0, 2, 3] = 1.0
+    assert float(_rescale(z, 2.0, 2.0)[0, 4:6, 6:8].sum()) == 4.0  # zoom in: nearest neighbour
