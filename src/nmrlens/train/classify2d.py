@@ -616,21 +616,9 @@ def _multilabel_metrics(model: SpectrumCNN, data: TensorData, classes: Sequence[
     return out
 
 
-def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
-    """``["section.key=value", ...]`` -> ``{"section.key": value}`` (JSON values where they parse)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry: train with a TOML config (``section.key=value`` overrides)."""
-    from nmrlens.train.config import configs_dir, load_config
+    from nmrlens.train.config import configs_dir, load_config, parse_overrides
 
     ap = argparse.ArgumentParser(prog="python -m nmrlens.train.classify2d", description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default=str(configs_dir() / "classify2d_substructure.toml"))
