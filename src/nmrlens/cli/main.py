@@ -21,7 +21,8 @@ __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
-    "predict", "classify2d", "invert", "show", "convert", "similarity", "data", "evaluate",
+    "predict", "search", "library", "generate", "assign", "classify2d", "invert", "show", "convert", "similarity",
+    "data", "evaluate",
 )
 
 

@@ -22,6 +22,9 @@ TASKS: dict[str, str] = {
     "spectrum": "nmrlens.evaluate.spectrum:evaluate",
     "classify2d": "nmrlens.evaluate.classify2d:evaluate",
     "inn": "nmrlens.evaluate.inn:evaluate",
+    "retrieval": "nmrlens.evaluate.retrieval:evaluate",
+    "generation": "nmrlens.evaluate.generation:evaluate",
+    "assignment": "nmrlens.evaluate.assignment:evaluate",
 }
 
 

@@ -28,7 +28,8 @@ Metrics (flat keys):
   all candidates (the ceiling of any ranking); ``inn.mean_candidates``.
 - ``inn.top1_tanimoto`` / ``inn.top10_max_tanimoto``: Morgan-fingerprint Tanimoto similarity of
   the best (closest of the best 10) candidate to the true structure; ``inn.shuffled_top1_tanimoto``:
-  the same against another query's true structure (chance level).
+  the same against another query's true structure (chance level);
+  ``inn.top1_tanimoto_forward_code``: top-1 similarity of the forward-code-only ranking.
 - ``inn.macro_f1_tolerant``, ``inn.micro_f1``, ``inn.sample_f1`` (per-molecule F1) and their
   ``inn.random_*`` counterparts.
 - ``inn.shift_model_macro_f1`` (and ``_tolerant``, ``micro``, ``sample``): the same code metrics
@@ -139,6 +140,7 @@ def inversion_metrics(predictor: Any, items: Sequence[Any], *, n_samples: int = 
     hits = {"fwd1": 0, "fwd10": 0, "sh1": 0, "sh10": 0, "any": 0}
     n_cands = 0
     tops: list[list[str]] = []
+    tops_fwd: list[list[str]] = []
     for it, structures in zip(items, per_item):
         n_cands += len(structures)
         keys = {key for _, key, _ in structures}
@@ -147,6 +149,7 @@ def inversion_metrics(predictor: Any, items: Sequence[Any], *, n_samples: int = 
         hits["fwd1"] += any(c.key == it.key for c in fwd[:1])
         hits["fwd10"] += any(c.key == it.key for c in fwd[:10])
         best = fwd
+        tops_fwd.append([c.smiles for c in fwd[:10]])
         if predicted is not None:
             sh = predictor.rank(it.code, structures, shifts=it.shifts, predicted_shifts=[predicted[s] for s, _, _ in structures])
             hits["sh1"] += any(c.key == it.key for c in sh[:1])
@@ -168,6 +171,7 @@ def inversion_metrics(predictor: Any, items: Sequence[Any], *, n_samples: int = 
         "top10_hit": (hits["sh10"] if have_shift else hits["fwd10"]) / n,
         "ranking": "shift_model+forward_code" if have_shift else "forward_code",
         **similarity_metrics([it.smiles for it in items], tops, seed=seed),
+        "top1_tanimoto_forward_code": similarity_metrics([it.smiles for it in items], tops_fwd, seed=seed)["top1_tanimoto"],
     }
 
 
