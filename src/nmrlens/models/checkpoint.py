@@ -28,9 +28,13 @@ FORMAT_VERSION = 1
 #: model_class name -> "module:Class". Only these classes can be loaded.
 MODEL_REGISTRY: dict[str, str] = {
     "ShiftModel": "nmrlens.models.shifts:ShiftModel",
+    "ShiftEnsemble": "nmrlens.models.shifts:ShiftEnsemble",
     "SpectrumCNN": "nmrlens.models.classify2d:SpectrumCNN",
     "ReversibleNet": "nmrlens.models.invert:ReversibleNet",
     "PeakListModel": "nmrlens.models.peaklist:PeakListModel",
+    "AssignModel": "nmrlens.models.assign:AssignModel",
+    "RetrievalModel": "nmrlens.models.retrieval:RetrievalModel",
+    "GenerationModel": "nmrlens.models.generate:GenerationModel",
 }
 #: format_version -> function upgrading a sidecar dict of that version to the next one.
 CONVERTERS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from nmrlens.data.featurize import ATOM_DIM, BOND_DIM, MolGraph, featurize_mol
 from nmrlens.nn.graph import GraphBatch, GraphEncoder, collate_graphs
 
-__all__ = ["ShiftModel", "ShiftOutput", "AtomShifts", "ShiftPredictor", "DEFAULT_CHECKPOINT"]
+__all__ = ["ShiftModel", "ShiftEnsemble", "ShiftOutput", "AtomShifts", "ShiftPredictor", "DEFAULT_CHECKPOINT"]
 
 DEFAULT_CHECKPOINT = "shifts_v1"
 _MIN_SIGMA = {"c13": 0.05, "h1": 0.005}
@@ -79,6 +79,51 @@ class ShiftModel(nn.Module):
         c13_sigma = (nn.functional.softplus(c[:, 1]) * self.c13_scale + _MIN_SIGMA["c13"]) * self.c13_sigma_cal
         h1_sigma = (nn.functional.softplus(p[:, 1]) * self.h1_scale + _MIN_SIGMA["h1"]) * self.h1_sigma_cal
         return ShiftOutput(c13_mu, c13_sigma, h1_mu, h1_sigma)
+
+
+class ShiftEnsemble(nn.Module):
+    """Several :class:`ShiftModel` members of one architecture, averaged.
+
+    The mean shift is the members' mean; the standard deviation combines the members' own
+    (calibrated) variances with the spread of their means, sqrt(mean(sigma^2) + var(mu)), and is
+    then scaled by the ensemble's ``*_sigma_cal`` (fitted on the validation split). All in ppm.
+
+    Args:
+        members: number of member models.
+        atom_dim, bond_dim, hidden, layers, dropout, head_hidden: the members' hyper-parameters.
+    """
+
+    def __init__(self, members: int = 3, atom_dim: int = ATOM_DIM, bond_dim: int = BOND_DIM, hidden: int = 256,
+                 layers: int = 6, dropout: float = 0.0, head_hidden: int = 256) -> None:
+        super().__init__()
+        self.hparams: dict[str, Any] = dict(members=members, atom_dim=atom_dim, bond_dim=bond_dim, hidden=hidden,
+                                            layers=layers, dropout=dropout, head_hidden=head_hidden)
+        member = {k: v for k, v in self.hparams.items() if k != "members"}
+        self.members = nn.ModuleList([ShiftModel(**member) for _ in range(members)])
+        self.register_buffer("c13_sigma_cal", torch.tensor(1.0))
+        self.register_buffer("h1_sigma_cal", torch.tensor(1.0))
+
+    @classmethod
+    def from_members(cls, models: Sequence[ShiftModel]) -> "ShiftEnsemble":
+        """An ensemble holding copies of the weights of ``models`` (all of one architecture)."""
+        if not models:
+            from nmrlens.errors import NmrLensError
+
+            raise NmrLensError("members: got none, expected at least one ShiftModel")
+        ens = cls(members=len(models), **models[0].hparams)
+        for dst, src in zip(ens.members, models):
+            dst.load_state_dict(src.state_dict())
+        return ens
+
+    def forward(self, g: GraphBatch, *, bf16: bool = False) -> ShiftOutput:
+        """Ensemble prediction (ppm) for every node of the batch."""
+        outs = [m(g, bf16=bf16) for m in self.members]
+        res = []
+        for k, cal in ((0, self.c13_sigma_cal), (2, self.h1_sigma_cal)):
+            mu = torch.stack([o[k] for o in outs])
+            var = torch.stack([o[k + 1] for o in outs]) ** 2
+            res += [mu.mean(0), torch.sqrt(var.mean(0) + mu.var(0, unbiased=False)) * cal]
+        return ShiftOutput(*res)
 
 
 @dataclass(frozen=True)

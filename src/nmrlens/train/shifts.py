@@ -30,7 +30,8 @@ from nmrlens.evaluate.shifts import shift_errors
 from nmrlens.train.config import resolve_data_path, train_main
 from nmrlens.train.schedule import BudgetSchedule
 
-__all__ = ["ModelSection", "TrainSection", "DataSection", "ShiftTrainConfig", "train", "batch_targets"]
+__all__ = ["ModelSection", "TrainSection", "DataSection", "ShiftTrainConfig", "train", "batch_targets",
+           "calibrate_and_measure"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ class TrainSection:
     unassigned_c13: bool = True
     unassigned_h1: bool = True
     unassigned_weight: float = 1.0
+    unassigned_max_residual_c13: float = 0.0   # ppm; matched 13C targets further than this from the prediction get weight 0 (0 = off)
+    unassigned_max_residual_h1: float = 0.0    # ppm; the same for 1H
+    init_checkpoint: str = ""                  # start from these weights (e.g. weights/shifts_v1 as the matching teacher)
     nll_weight: float = 0.1
     seed: int = 0
     threads: int = 2
@@ -140,6 +144,20 @@ def _loss(mu: Any, sigma: Any, target: np.ndarray, weight: np.ndarray, scale: fl
     return ((l1 + nll_weight * nll) * w).sum(), int(mask.sum())
 
 
+def calibrate_and_measure(model: Any, val_items: Sequence[ShiftDatapoint],
+                          test_items: Sequence[ShiftDatapoint]) -> dict[str, Any]:
+    """Scale the model's predicted standard deviations so that 95% of the validation errors lie within
+    2 sigma (the ``*_sigma_cal`` buffers, in place), then measure on val and test (keys ``val_*``, ``test_*``)."""
+    val = shift_errors(model, val_items)
+    for nuc in ("c13", "h1"):
+        zz = val[f"_{nuc}_z"]
+        if len(zz):
+            getattr(model, f"{nuc}_sigma_cal").mul_(float(np.quantile(zz, 0.95) / 2.0))
+    metrics = {f"test_{k}": v for k, v in shift_errors(model, test_items).items() if not k.startswith("_")}
+    metrics.update({f"val_{k}": v for k, v in shift_errors(model, val_items).items() if not k.startswith("_")})
+    return metrics
+
+
 def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
     """Train, select on val, calibrate, test; write ``out_dir/{best.safetensors,best.json,config.json,log.jsonl}``."""
     import torch
@@ -171,6 +189,17 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
     val_assigned = [dp for dp in by_split["val"] if dp.assigned]
     test_assigned = [dp for dp in by_split["test"] if dp.assigned]
     model = ShiftModel(**dataclasses.asdict(cfg.model))
+    if tc.init_checkpoint:
+        from nmrlens.models.checkpoint import load_checkpoint, weights_path
+
+        init_path = Path(tc.init_checkpoint)
+        if not init_path.with_suffix(".json").exists() and "/" not in tc.init_checkpoint:
+            init_path = weights_path(tc.init_checkpoint)
+        init, _ = load_checkpoint(init_path)
+        model.load_state_dict(init.state_dict())
+        model.c13_sigma_cal.fill_(1.0)
+        model.h1_sigma_cal.fill_(1.0)
+        log.info("initialised from %s", tc.init_checkpoint)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     use_unassigned = tc.unassigned_c13 or tc.unassigned_h1
     n_steps = sum(math.ceil(len(train_assigned if (e < tc.warmup_epochs or not use_unassigned) else train_items)
@@ -192,8 +221,15 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
             c_t, h_t, matched = batch_targets(batch, out.c13_mu.detach().numpy(), out.h1_mu.detach().numpy(),
                                               use_c13=tc.unassigned_c13, use_h1=tc.unassigned_h1)
             w = np.where(matched, tc.unassigned_weight, 1.0)
-            lc, nc = _loss(out.c13_mu, out.c13_sigma, c_t, w, c_scale, tc.nll_weight)
-            lh, nh = _loss(out.h1_mu, out.h1_sigma, h_t, w, h_scale, tc.nll_weight)
+            wc, wh = w.copy(), w.copy()
+            if tc.unassigned_max_residual_c13 > 0:
+                far = np.abs(np.nan_to_num(c_t - out.c13_mu.detach().numpy())) > tc.unassigned_max_residual_c13
+                wc[matched & far] = 0.0
+            if tc.unassigned_max_residual_h1 > 0:
+                far = np.abs(np.nan_to_num(h_t - out.h1_mu.detach().numpy())) > tc.unassigned_max_residual_h1
+                wh[matched & far] = 0.0
+            lc, nc = _loss(out.c13_mu, out.c13_sigma, c_t, wc, c_scale, tc.nll_weight)
+            lh, nh = _loss(out.h1_mu, out.h1_sigma, h_t, wh, h_scale, tc.nll_weight)
             loss = (lc + lh) / max(1, nc + nh)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -222,16 +258,7 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
     from nmrlens.models.checkpoint import load_checkpoint
 
     model, _ = load_checkpoint(out_dir / "best")
-    val = shift_errors(model, val_assigned)
-    for nuc in ("c13", "h1"):
-        zz = val[f"_{nuc}_z"]
-        if len(zz):
-            factor = float(np.quantile(zz, 0.95) / 2.0)
-            buf = getattr(model, f"{nuc}_sigma_cal")
-            buf.mul_(factor)
-    test = shift_errors(model, test_assigned)
-    metrics = {f"test_{k}": v for k, v in test.items() if not k.startswith("_")}
-    metrics.update({f"val_{k}": v for k, v in shift_errors(model, val_assigned).items() if not k.startswith("_")})
+    metrics = calibrate_and_measure(model, val_assigned, test_assigned)
     metrics["best_epoch"] = best[1]
     metrics["train_minutes"] = round((time.time() - t_start) / 60, 1)
     training_data = {

@@ -117,3 +117,28 @@ def test_half_precision_checkpoint(tmp_path: Path) -> None:
     pa, pb, pf = (ShiftPredictor(m).predict_mols(mols) for m in (a, b, model))
     assert pa == pb  # reload is deterministic
     assert abs(pa[0].c13[0][0] - pf[0].c13[0][0]) < 0.5  # float16 rounding changes ppm values only slightly
+
+
+def test_ensemble_combines_members_and_reloads_identical(tmp_path: Path) -> None:
+    from nmrlens.models.shifts import ShiftEnsemble
+
+    torch.manual_seed(2)
+    a, b = ShiftModel(hidden=16, layers=2, head_hidden=16).eval(), ShiftModel(hidden=16, layers=2, head_hidden=16).eval()
+    g = collate_graphs(_graphs())
+    with torch.no_grad():
+        oa, ob = a(g), b(g)
+        same = ShiftEnsemble.from_members([a, a]).eval()(g)
+        ens = ShiftEnsemble.from_members([a, b]).eval()
+        oe = ens(g)
+    # identical members: the ensemble is the member (no spread added)
+    assert torch.allclose(same.c13_mu, oa.c13_mu) and torch.allclose(same.c13_sigma, oa.c13_sigma, atol=1e-6)
+    # two members: mean of means; sigma = sqrt(mean variance + variance of the means) >= each member's mean variance
+    assert torch.allclose(oe.c13_mu, (oa.c13_mu + ob.c13_mu) / 2, atol=1e-5)
+    spread = ((oa.h1_mu - ob.h1_mu) / 2) ** 2
+    assert torch.allclose(oe.h1_sigma, torch.sqrt((oa.h1_sigma ** 2 + ob.h1_sigma ** 2) / 2 + spread), atol=1e-5)
+    ens.c13_sigma_cal.fill_(0.8)
+    stem = save_checkpoint(ens, tmp_path / "ens")
+    loaded, sidecar = load_checkpoint(stem)
+    assert sidecar["model_class"] == "ShiftEnsemble" and sidecar["hparams"]["members"] == 2
+    mols = [parse_smiles(s) for s in SMILES]
+    assert ShiftPredictor(ens).predict_mols(mols) == ShiftPredictor(loaded).predict_mols(mols)
