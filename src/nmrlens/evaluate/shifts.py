@@ -84,5 +84,5 @@ def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint:
     metrics = {k: v for k, v in res.items() if not k.startswith("_")}
     metrics["n_molecules"] = len(items)
     metrics["n_records_seen_in_training"] = seen
-    metrics["checkpoint"] = str(checkpoint or "shipped shifts_v1")
+    metrics["checkpoint"] = str(checkpoint or "shipped shifts_v2")
     return metrics
