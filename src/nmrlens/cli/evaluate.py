@@ -29,6 +29,12 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, type=Path, help="metrics JSON to write")
     p.add_argument("--checkpoint", help="model checkpoint for model tasks (default: the shipped one)")
+    p.add_argument("--beam", type=int, default=None, help="generation task: beam width (default 10, at most 100)")
+    p.add_argument("--library-extra", nargs="+", type=Path, default=None, metavar="FILE",
+                   help="retrieval: extra library molecules (.smi, .sdf, .jsonl[.gz])")
+    p.add_argument("--library-size", type=int, default=None, metavar="N",
+                   help="retrieval: library of N molecules (the query molecules plus random others)")
+    p.add_argument("--library", default=None, help="tasks that search a library (elucidate): a library folder or spectra file")
     p.set_defaults(func=run)
 
 
@@ -36,6 +42,25 @@ def run(args: argparse.Namespace) -> int:
     """Run the task and write its metrics; returns the exit status."""
     t0 = time.perf_counter()
     options = {"checkpoint": args.checkpoint} if args.checkpoint else {}
+    for name in ("library_extra", "library_size"):  # task-specific options, passed only when given
+        if getattr(args, name, None) is not None:
+            options[name] = getattr(args, name)
+    if getattr(args, "beam", None) is not None:
+        if args.task != "generation":
+            from nmrlens.errors import NmrLensError
+
+            raise NmrLensError(f"--beam: got {args.beam} for task {args.task!r}; --beam applies to the generation task only")
+        options["beam"] = args.beam
+    if getattr(args, "library", None) is not None:
+        import inspect
+
+        from nmrlens.evaluate import get_task
+
+        if "library" not in inspect.signature(get_task(args.task)).parameters:
+            from nmrlens.errors import NmrLensError
+
+            raise NmrLensError(f"--library: task {args.task!r} does not use a library")
+        options["library"] = args.library
     metrics = run_task(args.task, args.data, limit=args.limit, seed=args.seed, **options)
     metrics.setdefault("wall_seconds", round(time.perf_counter() - t0, 3))
     metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
