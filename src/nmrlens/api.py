@@ -18,7 +18,7 @@ from nmrlens.spectra.model import Query, normalize_nucleus
 if TYPE_CHECKING:  # pragma: no cover
     from nmrlens.models.shifts import AtomShifts, ShiftPredictor
 
-__all__ = ["AtomPrediction", "Prediction", "predict", "predict_many", "shift_predictor"]
+__all__ = ["AtomPrediction", "Prediction", "predict", "predict_many", "shift_predictor", "generate", "generator"]
 
 
 @dataclass(frozen=True)
@@ -114,3 +114,120 @@ def predict_many(molecules: Sequence[Any], *, nuclei: Sequence[str] = ("13C", "1
         check_supported(m)
     atoms = shift_predictor(checkpoint).predict_mols(mols, batch_size=batch_size)
     return [_build(m, a, nucs, frequency_MHz) for m, a in zip(mols, atoms)]
+
+
+# --- assign (issue 7) -------------------------------------------------------------------------
+__all__ += ["assigner", "assign"]
+
+
+@functools.lru_cache(maxsize=4)
+def assigner(checkpoint: str | None = None, shifts_checkpoint: str | None = None) -> Any:
+    """The loaded :class:`~nmrlens.models.assign.Assigner` (default: the shipped AssignModel fused with the
+    shipped shift model; ``checkpoint="none"``: the shift-prediction baseline alone), cached per process."""
+    from nmrlens.models.assign import Assigner
+
+    return Assigner.load(checkpoint, shifts_checkpoint=shifts_checkpoint)
+
+
+def assign(molecule: Any, spectrum: Any, *, checkpoint: str | None = None,
+           shifts_checkpoint: str | None = None) -> Any:
+    """Assign a molecule's carbons to 13C peaks and its proton groups to 1H multiplets.
+
+    Args:
+        molecule: SMILES, molblock or RDKit Mol.
+        spectrum: a :class:`~nmrlens.spectra.model.Query`, a :class:`~nmrlens.spectra.model.Spectrum1D`
+            or a list of them (13C and/or 1H; shifts in ppm; S/D/T/Q and nH are used when given).
+        checkpoint: AssignModel checkpoint (default: shipped; ``"none"``: baseline only).
+        shifts_checkpoint: shift-model checkpoint (default: shipped).
+
+    Returns:
+        An :class:`~nmrlens.models.assign.Assignment`: rows per atom with the assigned peak and a
+        confidence (0..1), and a query whose peaks carry the assigned atoms (write it as NMReDATA).
+
+    Raises:
+        InvalidMoleculeError: for an invalid or unsupported molecule.
+        SpectrumFormatError: when no non-empty 13C or 1H spectrum is given.
+    """
+    return assigner(checkpoint, shifts_checkpoint).assign(molecule, spectrum)
+
+
+# --- elucidate (issue 10) ---------------------------------------------------------------------
+__all__ += ["elucidator", "elucidate"]
+
+
+@functools.lru_cache(maxsize=4)
+def elucidator(library: str | None = None, *, invert: bool = False, checkpoint: str | None = None,
+               expand: bool = True) -> Any:
+    """The elucidation pipeline with the installed components (cached per process; see
+    :meth:`nmrlens.pipeline.Elucidator.default`)."""
+    from nmrlens.pipeline import Elucidator
+
+    return Elucidator.default(library=library, invert=invert, checkpoint=checkpoint, expand=expand)
+
+
+def elucidate(query: Any, *, formula: str | None = None, library: str | None = None, k: int = 10,
+              beam: int | None = None, invert: bool = False, checkpoint: str | None = None,
+              expand: bool = True) -> Any:
+    """Rank candidate structures for a spectrum: library hits and de novo candidates, scored with
+    predicted spectra, the top ones assigned (atom <-> peak).
+
+    Args:
+        query: a Query, an nmrlens JSON object, a file (JSON, literature text, JCAMP-DX, NMReDATA,
+            CSV) or literature text.
+        formula: the molecular formula; candidates of another formula are removed.
+        library: a library folder or spectra file to search (None: de novo only).
+        k: number of candidates returned (1..100); beam: generator beam width (1..64).
+        invert: also propose structures with the reversible network (13C only).
+        checkpoint: shift-model checkpoint (default: the shipped one).
+        expand: add formula-preserving neighbours of the best de novo candidates.
+
+    Returns:
+        :class:`nmrlens.pipeline.ElucidationResult` (``.candidates`` best first, ``.to_dict()``).
+    """
+    return elucidator(None if library is None else str(library), invert=invert, checkpoint=checkpoint,
+                      expand=expand).run(query, formula=formula, k=k, beam=beam)
+
+
+@functools.lru_cache(maxsize=2)
+def generator(checkpoint: str | None = None) -> Any:
+    """The loaded generation model (:class:`nmrlens.models.generate.Generator`), cached per process."""
+    from nmrlens.models.generate import Generator
+
+    return Generator.load(checkpoint)
+
+
+def generate(query: Query, *, formula: str | None = None, config: str | None = None, beam: int = 10, k: int = 10,
+             variant: str = "rerank_combine", constrain_formula: bool = True, checkpoint: str | None = None) -> list[Any]:
+    """Generate candidate structures (de novo) from a query's 13C and/or 1H spectra and formula.
+
+    Args:
+        query: a :class:`Query` with a 13C and/or 1H spectrum (shifts in ppm) and optionally a formula.
+        formula: molecular formula (e.g. ``"C9H10O2"``; replaces the query's).
+        config: input configuration (C, H, CH, CF, HF, CHF; default: everything the query has).
+        beam: beam width (1..100); k: candidates returned; variant: refinement variant
+            (see :data:`nmrlens.models.generate.VARIANTS`).
+        constrain_formula: restrict decoding to the formula's heavy atoms (with a formula only).
+
+    Returns:
+        Up to ``k`` :class:`nmrlens.models.generate.Candidate` objects, best first (canonical isomeric
+        ``smiles``, ``formula``, ``inchikey``, beam ``logp`` and the re-ranking ``scores``).
+
+    Raises:
+        SpectrumFormatError: when the query has no 13C/1H spectrum or lacks a part of ``config``.
+        InvalidMoleculeError: for an unreadable or charged formula.
+        ConfigError: for a bad beam width, k or variant.
+    """
+    from nmrlens.errors import SpectrumFormatError
+
+    if not isinstance(query, Query):
+        raise SpectrumFormatError("query", type(query).__name__, "a Query")
+    if formula is not None:
+        from nmrlens.chem.formula import format_formula, parse_formula_charge
+        from nmrlens.errors import InvalidMoleculeError
+
+        counts, charge = parse_formula_charge(formula)
+        if charge:
+            raise InvalidMoleculeError(f"formula: got {formula!r}, expected a neutral formula such as C9H10O2")
+        query = query.with_(formula=format_formula(counts))
+    return generator(checkpoint).generate(query, config=config, beam=beam, k=k, variant=variant,
+                                          constrain_formula=constrain_formula)

@@ -22,7 +22,7 @@ __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 #: Subcommand modules, in the order ``--help`` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
     "predict", "search", "library", "generate", "assign", "classify2d", "invert", "show", "convert", "similarity",
-    "data", "evaluate",
+    "data", "evaluate", "elucidate", "serve",
 )
 
 

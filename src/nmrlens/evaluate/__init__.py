@@ -25,6 +25,7 @@ TASKS: dict[str, str] = {
     "retrieval": "nmrlens.evaluate.retrieval:evaluate",
     "generation": "nmrlens.evaluate.generation:evaluate",
     "assignment": "nmrlens.evaluate.assignment:evaluate",
+    "elucidate": "nmrlens.evaluate.elucidate:evaluate",
 }
 
 
