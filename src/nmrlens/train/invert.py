@@ -262,8 +262,10 @@ def _tune_threshold(model: Any, x: Any, c: Any) -> float:
     return float(grid[int(np.nanargmax(scores))])
 
 
-def train(cfg: InvertTrainConfig, out_dir: Path) -> dict[str, Any]:
-    """Train, select on val, calibrate, test; write ``out_dir/{best.safetensors,best.json,config.json,log.jsonl,split.tsv}``."""
+def train(cfg: InvertTrainConfig, out_dir: Path, config_file: str | None = None) -> dict[str, Any]:
+    """Train, select on val, calibrate, test; write ``out_dir/{best.safetensors,best.json,config.json,log.jsonl,split.tsv}``.
+
+    ``config_file`` (the TOML path, if any) is recorded in the checkpoint sidecar."""
     import torch
 
     from nmrlens.evaluate.inn import forward_metrics, inversion_metrics
@@ -407,6 +409,7 @@ def train(cfg: InvertTrainConfig, out_dir: Path) -> dict[str, Any]:
         "test_ids": [it.id for it in by_split["test"]] if cfg.data.source == "revmolspec" else None,
         "calibration": calib,
         "config": dataclasses.asdict(cfg),
+        "config_file": config_file,
     }
     if tc.half_weights:
         model.half()
@@ -433,7 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides[key] = value
     cfg = load_config(InvertTrainConfig, args.config, overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    metrics = train(cfg, args.out)
+    metrics = train(cfg, args.out, config_file=str(args.config))
     print(json.dumps(metrics, indent=2))
     return 0
 
