@@ -24,7 +24,7 @@ import numpy as np
 from nmrlens.data.featurize import MolGraph, featurize_mol
 
 __all__ = ["ShiftDatapoint", "BuildReport", "datapoint_from_record", "build_datapoints", "match_classes_to_peaks",
-           "record_split"]
+           "assign_with_costs", "record_split"]
 
 log = logging.getLogger(__name__)
 _MULT_H = {"S": 0, "D": 1, "T": 2, "Q": 3}
@@ -194,22 +194,53 @@ def match_classes_to_peaks(pred: np.ndarray, peaks: np.ndarray, conflict: np.nda
         Peak index per class, -1 for an unmatched optional class. When there are more classes than
         peaks a peak is reused, each further use costing :data:`REUSE_COST` ppm.
     """
-    from scipy.optimize import linear_sum_assignment
-
     n_cls, n_pk = len(pred), len(peaks)
     if n_cls == 0 or n_pk == 0:
         return np.full(n_cls, -1, dtype=np.int64)
     base = np.abs(pred[:, None] - peaks[None, :])
     if conflict is not None:
         base = base + CONFLICT_COST * conflict
-    copies = max(1, math.ceil(n_cls / n_pk))
-    cost = np.concatenate([base + REUSE_COST * k for k in range(copies)], axis=1)
+    return assign_with_costs(base, optional=optional, optional_cost=optional_cost)
+
+
+def assign_with_costs(cost: np.ndarray, *, reuse_cost: float = REUSE_COST, optional: np.ndarray | None = None,
+                      optional_cost: float = 1.0, cover_peaks: bool = False, max_share: int | None = None) -> np.ndarray:
+    """Optimal assignment of classes (rows) to peaks (columns) for any cost matrix.
+
+    The general form of :func:`match_classes_to_peaks` (which passes ``|pred - peak|`` in ppm plus
+    :data:`CONFLICT_COST` for conflicts): ``cost`` is (n_classes, n_peaks) in any additive unit.
+
+    Args:
+        cost: cost of giving peak j to class i.
+        reuse_cost: extra cost for each further use of one peak by another class (overlap).
+        optional: boolean (n_classes,), True for classes that may stay unmatched at ``optional_cost``.
+        cover_peaks: when there are at least as many classes as peaks, every peak gets at least
+            one class (a peak list without impurity peaks: each peak belongs to the molecule).
+        max_share: most classes one peak may take (default ``ceil(n_classes / n_peaks)``, as
+            :func:`match_classes_to_peaks`; pass ``n_classes`` to let any peak take any number).
+
+    Returns:
+        Peak index per class, -1 for an unmatched optional class (or every class when there are
+        no peaks).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    n_cls, n_pk = cost.shape
+    if n_cls == 0 or n_pk == 0:
+        return np.full(n_cls, -1, dtype=np.int64)
+    copies = max(1, math.ceil(n_cls / n_pk), min(max_share or 0, n_cls))
+    blocks = [cost + reuse_cost * k for k in range(copies)]
+    if cover_peaks and n_cls >= n_pk:
+        # a bonus far above any cost difference makes the solver use every first-copy column
+        bonus = 1e3 * (1.0 + float(np.abs(cost[np.isfinite(cost)]).max(initial=0.0)))
+        blocks[0] = blocks[0] - bonus
+    cost_all = np.concatenate(blocks, axis=1)
     if optional is not None and optional.any():
-        dummy = np.full((n_cls, n_cls), 1e6)
+        dummy = np.full((n_cls, n_cls), 1e6 + float(np.abs(cost_all).max()))
         idx = np.flatnonzero(optional)
         dummy[idx, idx] = optional_cost
-        cost = np.concatenate([cost, dummy], axis=1)
-    rows, cols = linear_sum_assignment(cost)
+        cost_all = np.concatenate([cost_all, dummy], axis=1)
+    rows, cols = linear_sum_assignment(cost_all)
     out = np.full(n_cls, -1, dtype=np.int64)
     real = cols < copies * n_pk
     out[rows[real]] = cols[real] % n_pk

@@ -1,0 +1,776 @@
+"""De novo structure generation from spectra (the NMRPeak-G idea): spectral tokens (+ formula) -> SMILES.
+
+Model (:class:`GenerationModel`): a transformer encoder over the adaptive spectral token sequence
+(:class:`~nmrlens.tokenize.SpectralTokenizer`: ``<bos> <13C> .. </13C> <1H> .. </1H> <formula> .. </formula> <eos>``,
+each segment optional) with learned position and segment embeddings, and a transformer decoder over the
+closed-vocabulary SMILES tokens (:class:`~nmrlens.tokenize.SmilesTokenizer`), trained on canonical
+isomeric SMILES (stereo included). One model serves every input configuration C, H, CH, CF, HF, CHF
+(segment dropout during training).
+
+Decoding (:func:`beam_search`): batched beam search with a key/value cache (width 1..100). With a
+formula, the optional *formula constraint* allows an atom token only while the formula still has an
+atom of that element left and ``<eos>`` only when every heavy atom is used (hydrogens are not
+constrained; :func:`rerank_base` checks the full formula). The *syntax constraint* (default on,
+:class:`SyntaxConstraint`) keeps branches, brackets and ring-closure labels balanced.
+
+Refinement variants (:data:`VARIANTS`), applied by :func:`refine`:
+
+- ``raw``: beam order, candidates as decoded (invalid and duplicate SMILES kept);
+- ``rerank_base``: RDKit-invalid and duplicate (canonical isomeric SMILES) candidates removed, and
+  with a formula, candidates of another formula removed; beam order otherwise;
+- ``rerank_ssr``: rerank_base re-ordered by the peak-aware similarity (:func:`nmrlens.similarity.peak_similarity`)
+  of each candidate's predicted spectra (:func:`nmrlens.api.predict_many`) with the query's spectra
+  (mean over the nuclei the configuration uses);
+- ``rerank_sme`` / ``rerank_sse``: re-ordered by the search module's spectrum-to-molecule /
+  spectrum-to-spectrum embedding scores (``nmrlens.models.retrieval.CandidateScorer``; unavailable,
+  i.e. None, when that module is not installed);
+- ``rerank_combine``: a weighted sum of the available scores (sme, sse, ssr) and the candidate's beam
+  probability (softmax of the beam log-probabilities over the remaining candidates); weights chosen
+  on the validation split (:data:`DEFAULT_COMBINE_WEIGHTS`, overridable).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from nmrlens.errors import ConfigError, NmrLensError, SpectrumFormatError
+from nmrlens.nn.transformer import TransformerDecoder, TransformerEncoder
+
+__all__ = [
+    "GenerationModel", "Generator", "Candidate", "FormulaConstraint", "SyntaxConstraint", "beam_search", "query_segments",
+    "compose_source", "collate_sources", "refine", "rerank_base", "ssr_scores", "config_nuclei",
+    "VARIANTS", "DEFAULT_GENERATE_CHECKPOINT", "DEFAULT_COMBINE_WEIGHTS", "MAX_BEAM", "candidate_scorer",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GENERATE_CHECKPOINT = "generate_v1"
+MAX_BEAM = 100
+VARIANTS: tuple[str, ...] = ("raw", "rerank_base", "rerank_sme", "rerank_sse", "rerank_ssr", "rerank_combine")
+#: Default weights of rerank_combine (score name -> weight); "beam" is the softmax beam probability.
+#: A checkpoint may carry its own (``extra.combine_weights``, chosen on the validation split, see
+#: docs/generate.md); scores that are unavailable are left out of the sum.
+DEFAULT_COMBINE_WEIGHTS: dict[str, float] = {"ssr": 1.0, "beam": 0.5, "sme": 0.5, "sse": 0.5}
+#: Segment ids of the source sequence: 0 special, 1 13C, 2 1H, 3 formula.
+_SEGMENT_ID = {"C": 1, "H": 2, "F": 3}
+
+
+# ---------------------------------------------------------------------------------------------
+# model
+
+
+class GenerationModel(nn.Module):
+    """Transformer encoder (spectral tokens) + decoder (SMILES tokens).
+
+    Args:
+        src_vocab, tgt_vocab: spectral and SMILES vocabulary sizes; dim: model width; heads;
+        enc_layers, dec_layers: depth; ff: feed-forward width; dropout;
+        max_src, max_tgt: longest source / target sequence (tokens, with <bos>/<eos>).
+    """
+
+    def __init__(self, src_vocab: int, tgt_vocab: int, dim: int = 256, heads: int = 8, enc_layers: int = 3,
+                 dec_layers: int = 3, ff: int = 1024, dropout: float = 0.1, max_src: int = 256,
+                 max_tgt: int = 128) -> None:
+        super().__init__()
+        self.hparams: dict[str, Any] = dict(src_vocab=src_vocab, tgt_vocab=tgt_vocab, dim=dim, heads=heads,
+                                            enc_layers=enc_layers, dec_layers=dec_layers, ff=ff, dropout=dropout,
+                                            max_src=max_src, max_tgt=max_tgt)
+        self.src_tok = nn.Embedding(src_vocab, dim)
+        self.src_pos = nn.Embedding(max_src, dim)
+        self.src_seg = nn.Embedding(4, dim)
+        self.tgt_tok = nn.Embedding(tgt_vocab, dim)
+        self.tgt_pos = nn.Embedding(max_tgt, dim)
+        self.encoder = TransformerEncoder(dim, heads, ff, enc_layers, dropout)
+        self.decoder = TransformerDecoder(dim, heads, ff, dec_layers, dropout)
+        self.out = nn.Linear(dim, tgt_vocab)
+        self.scale = math.sqrt(dim)
+
+    def encode(self, src: Tensor, seg: Tensor, pad: Tensor, bf16: bool = False) -> Tensor:
+        """Memory (B, S, dim) of source ids ``src`` (B, S) with segment ids ``seg`` and padding mask ``pad``."""
+        S = src.shape[1]
+        x = self.src_tok(src) * self.scale + self.src_pos(torch.arange(S, device=src.device))[None] + self.src_seg(seg)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return self.encoder(x, pad)
+
+    def _embed_tgt(self, tgt: Tensor, start: int = 0) -> Tensor:
+        T = tgt.shape[1]
+        return self.tgt_tok(tgt) * self.scale + self.tgt_pos(torch.arange(start, start + T, device=tgt.device))[None]
+
+    def forward(self, src: Tensor, seg: Tensor, pad: Tensor, tgt: Tensor, bf16: bool = False) -> Tensor:
+        """Teacher-forced logits (B, T, tgt_vocab) for the target prefix ``tgt`` (B, T)."""
+        mem = self.encode(src, seg, pad, bf16)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            y = self.decoder(self._embed_tgt(tgt), mem, pad)
+            return self.out(y).float()
+
+    def step(self, tokens: Tensor, position: int, mem: Tensor, pad: Tensor, cache: Any, bf16: bool = False) -> Tensor:
+        """Log-probabilities (N, V) of the next token after ``tokens`` (N,) at ``position`` (cached decoding)."""
+        x = self._embed_tgt(tokens[:, None], position)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            y = self.decoder.step(x, mem, pad, cache)
+            logits = self.out(y[:, -1]).float()
+        return torch.log_softmax(logits, dim=-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# source sequences
+
+
+def query_segments(tokenizer: Any, query: Any, *, max_length: int = 10_000) -> dict[str, list[int]]:
+    """Token ids of each part of a query the tokenizer can encode: ``{"C": [<13C> .. </13C>], "H": [...],
+    "F": [<formula> .. </formula>]}`` (parts the query lacks are absent)."""
+    from nmrlens.tokenize.spectral import available_config
+
+    out: dict[str, list[int]] = {}
+    have = available_config(query)
+    for part in "CH":
+        if part in have:
+            out[part] = tokenizer.encode(query, part, max_length=max_length)[1:-1]
+    if "F" in have:
+        ids = tokenizer.token_to_id
+        out["F"] = [ids("<formula>"), *(ids(t) for t in tokenizer.formula.tokenize(query.formula)), ids("</formula>")]
+    return out
+
+
+def compose_source(tokenizer: Any, segments: Mapping[str, Sequence[int]], config: str) -> tuple[list[int], list[int]]:
+    """``(ids, segment_ids)`` of ``<bos>`` + the segments of ``config`` (in C, H, F order) + ``<eos>``.
+
+    Raises:
+        SpectrumFormatError: when a part of ``config`` is missing from ``segments``.
+    """
+    ids, seg = [tokenizer.bos_id], [0]
+    for part in "CHF":
+        if part in config:
+            if part not in segments:
+                raise SpectrumFormatError("config", config, f"a configuration whose parts the query has ({''.join(segments)})")
+            ids += list(segments[part])
+            seg += [_SEGMENT_ID[part]] * len(segments[part])
+    ids.append(tokenizer.eos_id)
+    seg.append(0)
+    return ids, seg
+
+
+def collate_sources(sources: Sequence[tuple[list[int], list[int]]], pad_id: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Pad ``(ids, seg)`` pairs into ``src`` (B, S), ``seg`` (B, S) and the padding mask (True = pad)."""
+    S = max(len(s[0]) for s in sources)
+    src = torch.full((len(sources), S), pad_id, dtype=torch.long)
+    seg = torch.zeros((len(sources), S), dtype=torch.long)
+    for i, (ids, sg) in enumerate(sources):
+        src[i, : len(ids)] = torch.tensor(ids)
+        seg[i, : len(sg)] = torch.tensor(sg)
+    return src, seg, src == pad_id
+
+
+def config_nuclei(config: str) -> tuple[str, ...]:
+    """Nuclei a configuration uses (C -> 13C, H -> 1H)."""
+    return tuple(n for part, n in (("C", "13C"), ("H", "1H")) if part in config)
+
+
+# ---------------------------------------------------------------------------------------------
+# formula constraint
+
+
+class FormulaConstraint:
+    """Heavy-atom budget of a formula for decoding (see the module docstring).
+
+    Built once per SMILES vocabulary; :meth:`start` makes the per-row state of a batch.
+    """
+
+    def __init__(self, smiles_tokenizer: Any) -> None:
+        from nmrlens.chem.formula import ELEMENTS
+
+        vocab = smiles_tokenizer.vocab
+        self.elements = sorted(ELEMENTS | {"*"})
+        self.index = {e: i for i, e in enumerate(self.elements)}
+        self.forbidden = len(self.elements)  # a column that always has 0 budget
+        organic = {"Cl", "Br", "B", "C", "N", "O", "P", "S", "F", "I", "b", "c", "n", "o", "p", "s"}
+        out_el = torch.full((len(vocab),), -1, dtype=torch.long)
+        in_el = torch.full((len(vocab),), -1, dtype=torch.long)
+        for i, t in enumerate(vocab):
+            sym = t[0].upper() + t[1:] if t and t[0].isalpha() else t
+            if t in organic:
+                out_el[i] = self.index[sym]
+            if t == "*":
+                out_el[i] = self.forbidden
+                in_el[i] = self.forbidden
+            elif t == "#":
+                in_el[i] = self.forbidden
+            elif t and t.isalpha() and t != "H" and sym in self.index:
+                in_el[i] = self.index[sym]
+        self.out_el, self.in_el = out_el, in_el
+        self.open_id = smiles_tokenizer.token_to_id("[")
+        self.close_id = smiles_tokenizer.token_to_id("]")
+        self.eos_id = smiles_tokenizer.eos_id
+
+    def budget(self, formula: str | None) -> Tensor:
+        """Heavy-atom counts of a formula as a vector (all zero budget and no constraint for None)."""
+        from nmrlens.chem.formula import parse_formula
+
+        b = torch.zeros(len(self.elements) + 1, dtype=torch.long)
+        if formula:
+            for el, n in parse_formula(formula).items():
+                if el not in ("H", "D") and el in self.index:
+                    b[self.index[el]] = n
+        return b
+
+    def start(self, budgets: Tensor, active: Tensor) -> dict[str, Tensor]:
+        """State of rows with ``budgets`` (N, E+1); ``active`` (N,) says which rows are constrained."""
+        n = budgets.shape[0]
+        return {"left": budgets.clone(), "active": active.clone(), "in_br": torch.zeros(n, dtype=torch.bool),
+                "el_seen": torch.zeros(n, dtype=torch.bool)}
+
+    def _consumed(self, st: dict[str, Tensor], tokens: Tensor | None = None) -> Tensor:
+        """Element column consumed by each token (N, V) or by the chosen tokens (N,); -1 = none."""
+        in_br, el_seen = st["in_br"], st["el_seen"]
+        if tokens is None:
+            out_el, in_el = self.out_el[None, :], self.in_el[None, :]
+            in_br, el_seen = in_br[:, None], el_seen[:, None]
+        else:
+            out_el, in_el = self.out_el[tokens], self.in_el[tokens]
+        return torch.where(in_br, torch.where(el_seen, torch.full_like(in_el, -1), in_el), out_el)
+
+    def mask(self, st: dict[str, Tensor]) -> Tensor:
+        """Allowed next tokens (N, V) (all allowed for inactive rows)."""
+        col = self._consumed(st)
+        left = st["left"].gather(1, col.clamp(min=0))
+        allowed = (col < 0) | (left > 0)
+        eos_ok = (st["left"].sum(1) == 0) & ~st["in_br"]
+        allowed[:, self.eos_id] = eos_ok
+        return allowed | ~st["active"][:, None]
+
+    def advance(self, st: dict[str, Tensor], tokens: Tensor) -> None:
+        """Update the state with the chosen tokens (N,)."""
+        col = self._consumed(st, tokens)
+        used = col >= 0
+        rows = torch.nonzero(used, as_tuple=True)[0]
+        if rows.numel():
+            st["left"][rows, col[rows]] = (st["left"][rows, col[rows]] - 1).clamp(min=0)
+        st["el_seen"] = (st["el_seen"] | (used & st["in_br"])) & ~(tokens == self.open_id)
+        st["in_br"] = (st["in_br"] | (tokens == self.open_id)) & ~(tokens == self.close_id)
+
+    def reorder(self, st: dict[str, Tensor], index: Tensor) -> None:
+        """Keep rows ``index`` of the state (beam parents)."""
+        for k in st:
+            st[k] = st[k].index_select(0, index)
+
+
+class SyntaxConstraint:
+    """SMILES syntax for decoding: balanced branches and brackets, ring-closure labels closed before
+    ``<eos>``, bonds and ring labels only after an atom, no ``.`` (one connected molecule) and no
+    wildcard ``*``. Valence is not checked (RDKit does that in :func:`rerank_base`)."""
+
+    ATOM, LBR, RBR, LPAR, RPAR, RING, BOND, OTHER, NEVER = range(9)
+    # last-token kinds of the state
+    L_START, L_ATOM, L_RING, L_BOND, L_OPEN, L_CLOSE = range(6)
+
+    def __init__(self, smiles_tokenizer: Any) -> None:
+        vocab = smiles_tokenizer.vocab
+        organic = {"Cl", "Br", "B", "C", "N", "O", "P", "S", "F", "I", "b", "c", "n", "o", "p", "s"}
+        bonds = {"-", "=", "#", "$", ":", "/", "\\"}
+        kind = torch.full((len(vocab),), self.OTHER, dtype=torch.long)
+        ring = torch.full((len(vocab),), -1, dtype=torch.long)
+        labels = [str(d) for d in range(10)] + [f"%{i}" for i in range(10, 100)]
+        lab_index = {t: i for i, t in enumerate(labels)}
+        for i, t in enumerate(vocab):
+            if t in organic:
+                kind[i] = self.ATOM
+            elif t == "[":
+                kind[i] = self.LBR
+            elif t == "]":
+                kind[i] = self.RBR
+            elif t == "(":
+                kind[i] = self.LPAR
+            elif t == ")":
+                kind[i] = self.RPAR
+            elif t in lab_index:
+                kind[i] = self.RING
+                ring[i] = lab_index[t]
+            elif t in bonds:
+                kind[i] = self.BOND
+            elif t in (".", "%(", "*", "->", "<-") or t in ("<pad>", "<bos>", "<unk>"):
+                kind[i] = self.NEVER
+        self.kind, self.ring = kind, ring
+        self.n_labels = len(labels)
+        self.eos_id = smiles_tokenizer.eos_id
+        k = kind
+        # allowed inside brackets: everything of kind OTHER/ATOM/RING(digits as counts) plus "]", "-", "#", "+"
+        self.in_ok = (k == self.OTHER) | (k == self.ATOM) | (k == self.RING) | (k == self.RBR)
+        for t in ("-", "#"):
+            if t in smiles_tokenizer.vocab:
+                self.in_ok[smiles_tokenizer.token_to_id(t)] = True
+        self.in_ok[self.eos_id] = False
+        self.in_ok[ring >= 10] = False  # %nn labels are never inside brackets
+
+    def start(self, n: int) -> dict[str, Tensor]:
+        """State of ``n`` rows before the first token."""
+        return {"depth": torch.zeros(n, dtype=torch.long), "open": torch.zeros(n, self.n_labels, dtype=torch.bool),
+                "in_br": torch.zeros(n, dtype=torch.bool), "last": torch.full((n,), self.L_START, dtype=torch.long)}
+
+    def mask(self, st: dict[str, Tensor]) -> Tensor:
+        """Allowed next tokens (N, V)."""
+        k = self.kind[None, :]
+        last = st["last"][:, None]
+        after_atom = (last == self.L_ATOM) | (last == self.L_RING) | (last == self.L_CLOSE)
+        out = torch.zeros(st["last"].shape[0], k.shape[1], dtype=torch.bool)
+        out |= (k == self.ATOM) | (k == self.LBR)
+        out |= (k == self.LPAR) & after_atom
+        out |= (k == self.RPAR) & after_atom & (st["depth"][:, None] > 0)
+        out |= (k == self.RING) & ((last == self.L_ATOM) | (last == self.L_RING) | (last == self.L_BOND))
+        out |= (k == self.BOND) & (after_atom | (last == self.L_OPEN))
+        done = (st["depth"] == 0) & ~st["open"].any(1) & after_atom[:, 0]
+        out[:, self.eos_id] = done
+        return torch.where(st["in_br"][:, None], self.in_ok[None, :].expand_as(out), out)
+
+    def advance(self, st: dict[str, Tensor], tokens: Tensor) -> None:
+        """Update the state with the chosen tokens (N,) (``<eos>`` changes nothing)."""
+        k = self.kind[tokens]
+        in_br = st["in_br"]
+        out = ~in_br & (tokens != self.eos_id)
+        last = st["last"].clone()
+        last = torch.where(out & (k == self.ATOM), torch.full_like(last, self.L_ATOM), last)
+        last = torch.where(out & (k == self.LPAR), torch.full_like(last, self.L_OPEN), last)
+        last = torch.where(out & (k == self.RPAR), torch.full_like(last, self.L_CLOSE), last)
+        last = torch.where(out & (k == self.RING), torch.full_like(last, self.L_RING), last)
+        last = torch.where(out & (k == self.BOND), torch.full_like(last, self.L_BOND), last)
+        last = torch.where(in_br & (k == self.RBR), torch.full_like(last, self.L_ATOM), last)
+        st["depth"] = st["depth"] + (out & (k == self.LPAR)).long() - (out & (k == self.RPAR)).long()
+        rows = torch.nonzero(out & (k == self.RING), as_tuple=True)[0]
+        if rows.numel():
+            lab = self.ring[tokens[rows]]
+            st["open"][rows, lab] = ~st["open"][rows, lab]
+        st["in_br"] = (in_br | (out & (k == self.LBR))) & ~(in_br & (k == self.RBR))
+        st["last"] = last
+
+    def reorder(self, st: dict[str, Tensor], index: Tensor) -> None:
+        """Keep rows ``index`` of the state (beam parents)."""
+        for key in st:
+            st[key] = st[key].index_select(0, index)
+
+
+# ---------------------------------------------------------------------------------------------
+# beam search
+
+
+@torch.no_grad()
+def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *, beam: int = 10,
+                bos_id: int = 1, eos_id: int = 2, max_len: int | None = None,
+                constraint: FormulaConstraint | None = None, budgets: Tensor | None = None,
+                constrained: Tensor | None = None, syntax: "SyntaxConstraint | None" = None,
+                bf16: bool = False) -> list[list[tuple[list[int], float]]]:
+    """Batched beam search.
+
+    Args:
+        src, seg, pad: the collated sources (B, S); beam: width (1..:data:`MAX_BEAM`);
+        max_len: longest output (tokens with <bos>/<eos>; default the model's max_tgt);
+        constraint, budgets (B, E+1), constrained (B,): the optional formula constraint;
+        syntax: the optional SMILES syntax constraint.
+
+    Returns:
+        Per source, ``beam`` hypotheses ``(token ids without <bos>/<eos>, summed log-probability)``,
+        best first. A hypothesis that never produced ``<eos>`` within ``max_len`` is returned as it
+        stands (it is usually not a valid SMILES).
+    """
+    if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
+        raise ConfigError(f"beam: got {beam!r}, expected a whole number in 1..{MAX_BEAM}")
+    model.eval()
+    B = src.shape[0]
+    W = beam
+    L = min(max_len or model.hparams["max_tgt"], model.hparams["max_tgt"])
+    mem = model.encode(src, seg, pad, bf16)
+    mem = mem.repeat_interleave(W, 0)
+    mpad = pad.repeat_interleave(W, 0)
+    cache = model.decoder.new_cache()
+    scores = torch.full((B, W), float("-inf"))
+    scores[:, 0] = 0.0
+    finished = torch.zeros(B * W, dtype=torch.bool)
+    tokens = torch.full((B * W,), bos_id, dtype=torch.long)
+    history = torch.zeros((B * W, 0), dtype=torch.long)
+    state = None
+    if constraint is not None and budgets is not None:
+        act = constrained if constrained is not None else torch.ones(B, dtype=torch.bool)
+        state = constraint.start(budgets.repeat_interleave(W, 0), act.repeat_interleave(W, 0))
+    sstate = syntax.start(B * W) if syntax is not None else None
+    for pos in range(L - 1):
+        logp = model.step(tokens, pos, mem, mpad, cache, bf16)  # (B*W, V)
+        V = logp.shape[1]
+        if state is not None:
+            logp = logp.masked_fill(~constraint.mask(state), float("-inf"))  # type: ignore[union-attr]
+        if sstate is not None:
+            logp = logp.masked_fill(~syntax.mask(sstate), float("-inf"))  # type: ignore[union-attr]
+        if pos == L - 2:  # last position: only <eos> (a forced end ranks low)
+            e = logp[:, eos_id]
+            e = torch.where(torch.isfinite(e), e, torch.full_like(e, -1e4))
+            logp = torch.full_like(logp, float("-inf"))
+            logp[:, eos_id] = e
+        # finished rows: only "stay" (token eos, cost 0)
+        stay = torch.full((V,), float("-inf"))
+        stay[eos_id] = 0.0
+        logp = torch.where(finished[:, None], stay[None, :], logp)
+        cand = (scores.reshape(-1, 1) + logp).reshape(B, W * V)
+        top, idx = cand.topk(W, dim=1)
+        parent = (idx // V) + torch.arange(B)[:, None] * W
+        parent = parent.reshape(-1)
+        tok = (idx % V).reshape(-1)
+        scores = top
+        was_finished = finished.index_select(0, parent)
+        history = torch.cat([history.index_select(0, parent), tok[:, None]], dim=1)
+        finished = was_finished | (tok == eos_id)
+        cache.reorder(parent)
+        if state is not None:
+            constraint.reorder(state, parent)  # type: ignore[union-attr]
+            constraint.advance(state, torch.where(was_finished, torch.full_like(tok, eos_id), tok))  # type: ignore[union-attr]
+        if sstate is not None:
+            syntax.reorder(sstate, parent)  # type: ignore[union-attr]
+            syntax.advance(sstate, torch.where(was_finished, torch.full_like(tok, eos_id), tok))  # type: ignore[union-attr]
+        tokens = tok
+        if bool(finished.all()):
+            break
+    out: list[list[tuple[list[int], float]]] = []
+    hist = history.tolist()
+    sc = scores.tolist()
+    for b in range(B):
+        hyps = []
+        for w in range(W):
+            s = sc[b][w]
+            if s == float("-inf"):
+                continue
+            ids = hist[b * W + w]
+            if eos_id in ids:
+                ids = ids[: ids.index(eos_id)]
+            hyps.append((ids, float(s)))
+        out.append(hyps)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# candidates and refinement
+
+
+@dataclass
+class Candidate:
+    """One generated structure.
+
+    Attributes:
+        text: the SMILES as decoded; smiles: canonical isomeric SMILES (RDKit) or None when invalid;
+        logp: summed beam log-probability (natural log); beam_rank: 0-based rank in the beam;
+        formula: Hill formula (neutral) of the valid molecule; inchikey: full InChIKey (None when invalid);
+        scores: re-ranking scores by name (ssr, sme, sse, beam, combine), filled by :func:`refine`.
+    """
+
+    text: str
+    smiles: str | None
+    logp: float
+    beam_rank: int
+    formula: str | None = None
+    inchikey: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        """True when RDKit parsed the SMILES."""
+        return self.smiles is not None
+
+
+def make_candidate(text: str, logp: float, rank: int) -> Candidate:
+    """A :class:`Candidate` with its canonical SMILES, formula and InChIKey (None fields when invalid)."""
+    from rdkit import Chem
+
+    from nmrlens.chem.mol import _quiet_rdkit
+
+    _quiet_rdkit()
+    mol = Chem.MolFromSmiles(text) if text else None
+    if mol is None or mol.GetNumAtoms() == 0:
+        return Candidate(text, None, logp, rank)
+    from nmrlens.chem.mol import mol_formula
+
+    try:
+        key = Chem.MolToInchiKey(mol) or None
+    except Exception:  # noqa: BLE001 - RDKit's InChI can fail on exotic input
+        key = None
+    return Candidate(text, Chem.MolToSmiles(mol), logp, rank, mol_formula(mol), key)
+
+
+def _same_formula(a: str | None, b: str | None) -> bool:
+    from nmrlens.chem.formula import normalize_formula
+
+    if a is None or b is None:
+        return False
+    try:
+        return normalize_formula(a) == normalize_formula(b)
+    except NmrLensError:
+        return False
+
+
+def rerank_base(cands: Sequence[Candidate], formula: str | None = None) -> list[Candidate]:
+    """Valid, unique (canonical isomeric SMILES) candidates in beam order; with ``formula`` only those of it."""
+    seen: set[str] = set()
+    out = []
+    for c in cands:
+        if c.smiles is None or c.smiles in seen:
+            continue
+        if formula and not _same_formula(c.formula, formula):
+            continue
+        seen.add(c.smiles)
+        out.append(c)
+    return out
+
+
+def _predicted(smiles: Sequence[str], checkpoint: str | None = None) -> list[Any]:
+    """Predicted spectra (api.Prediction) per SMILES; None where the molecule is not supported."""
+    from nmrlens import api
+    from nmrlens.chem.validate import check_supported
+    from nmrlens.chem.mol import parse_smiles
+
+    out: list[Any] = [None] * len(smiles)
+    mols, idx = [], []
+    for i, s in enumerate(smiles):
+        try:
+            m = parse_smiles(s)
+            check_supported(m)
+        except NmrLensError:
+            continue
+        mols.append(m)
+        idx.append(i)
+    if mols:
+        try:
+            preds = api.predict_many(mols, checkpoint=checkpoint)
+        except NmrLensError:
+            preds = []
+            for m in mols:
+                try:
+                    preds.append(api.predict_many([m], checkpoint=checkpoint)[0])
+                except NmrLensError:
+                    preds.append(None)
+        for i, p in zip(idx, preds):
+            out[i] = p
+    return out
+
+
+def ssr_scores(query: Any, predictions: Sequence[Any], nuclei: Sequence[str]) -> list[float]:
+    """Mean peak-aware similarity (0..1) of each candidate's predicted spectra with the query's spectra of
+    ``nuclei``; 0 for a candidate without a prediction."""
+    from nmrlens.similarity import peak_similarity
+
+    out = []
+    for p in predictions:
+        vals = []
+        for nuc in nuclei:
+            q = query.spectrum(nuc)
+            if q is None or not q.peaks:
+                continue
+            s = p.query.spectrum(nuc) if p is not None else None
+            if s is None or not s.peaks:
+                vals.append(0.0)
+                continue
+            try:
+                vals.append(float(peak_similarity(q, s)))
+            except NmrLensError:
+                vals.append(0.0)
+        out.append(sum(vals) / len(vals) if vals else 0.0)
+    return out
+
+
+def candidate_scorer() -> Any | None:
+    """The search module's ``CandidateScorer`` (loaded once), or None when it is not available."""
+    try:
+        from nmrlens.models.retrieval import CandidateScorer  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        return CandidateScorer.load()
+    except NmrLensError as exc:
+        log.info("CandidateScorer not loadable (%s); sme/sse re-ranking skipped", exc)
+        return None
+
+
+def _sub_query(query: Any, config: str) -> Any:
+    """The query restricted to the parts of ``config`` (spectra of its nuclei; formula only with F)."""
+    from nmrlens.spectra.model import Query
+
+    spectra = [s for n in config_nuclei(config) if (s := query.spectrum(n)) is not None]
+    return Query(spectra=spectra, formula=query.formula if "F" in config else None)
+
+
+def refine(query: Any, config: str, cands: Sequence[Candidate], *, predictions: Sequence[Any] | None = None,
+           scorer: Any | None = None, weights: Mapping[str, float] | None = None,
+           variants: Sequence[str] = VARIANTS) -> dict[str, list[Candidate] | None]:
+    """Every refinement variant's ranked candidates (None for a variant whose scores are unavailable).
+
+    Args:
+        query: the query (its spectra and, with F in ``config``, its formula are used);
+        cands: the beam output (:func:`make_candidate`), best first;
+        predictions: predicted spectra of ``rerank_base(cands)`` (computed when not given);
+        scorer: a ``nmrlens.models.retrieval.CandidateScorer`` (its batched ``score(query, smiles,
+            predicted=..., config=...)`` gives sme/sse; None: those variants are None);
+        weights: combine weights (default :data:`DEFAULT_COMBINE_WEIGHTS`).
+    """
+    for v in variants:
+        if v not in VARIANTS:
+            raise ConfigError(f"variant: got {v!r}, expected one of {', '.join(VARIANTS)}")
+    formula = query.formula if "F" in config else None
+    base = rerank_base(cands, formula)
+    out: dict[str, list[Candidate] | None] = {"raw": list(cands), "rerank_base": base}
+    need_scores = any(v in variants for v in ("rerank_ssr", "rerank_sme", "rerank_sse", "rerank_combine"))
+    if not need_scores:
+        return {k: v for k, v in out.items() if k in variants}
+    if base:
+        preds = list(predictions) if predictions is not None else _predicted([c.smiles for c in base])  # type: ignore[misc]
+        ssr = ssr_scores(query, preds, config_nuclei(config))
+        top = max(c.logp for c in base)
+        z = [math.exp(c.logp - top) for c in base]
+        total = sum(z)
+        for c, s, p in zip(base, ssr, z):
+            c.scores["ssr"] = s
+            c.scores["beam"] = p / total
+        if scorer is not None:
+            sub = _sub_query(query, config)
+            try:
+                got = scorer.score(sub, [c.smiles for c in base], predicted=[p.query if p is not None else None for p in preds],
+                                   config="".join(x for x in "CH" if x in config), use_formula=False)
+            except NmrLensError as exc:
+                log.info("CandidateScorer failed (%s); sme/sse left out", exc)
+                got = {}
+            for key in ("sme", "sse"):
+                if key in got:
+                    for c, v in zip(base, got[key]):
+                        v = float(v)
+                        c.scores[key] = v if math.isfinite(v) else -1.0
+
+    def ranked(key: str) -> list[Candidate] | None:
+        if base and any(key not in c.scores for c in base):
+            return None
+        return sorted(base, key=lambda c: (-c.scores.get(key, 0.0), c.beam_rank))
+
+    out["rerank_ssr"] = ranked("ssr")
+    out["rerank_sme"] = ranked("sme") if scorer is not None else None
+    out["rerank_sse"] = ranked("sse") if scorer is not None else None
+    w = dict(DEFAULT_COMBINE_WEIGHTS if weights is None else weights)
+    for c in base:
+        c.scores["combine"] = sum(wt * c.scores[k] for k, wt in w.items() if k in c.scores)
+    out["rerank_combine"] = sorted(base, key=lambda c: (-c.scores["combine"], c.beam_rank))
+    return {k: v for k, v in out.items() if k in variants}
+
+
+# ---------------------------------------------------------------------------------------------
+# the user-facing generator
+
+
+class Generator:
+    """Loaded generation model + tokenizers: queries in, ranked candidate structures out.
+
+    Args:
+        model: a :class:`GenerationModel`; spectral_tokenizer / smiles_tokenizer: default the shipped
+        vocabularies; sidecar: the checkpoint's sidecar (provenance).
+    """
+
+    def __init__(self, model: GenerationModel, spectral_tokenizer: Any | None = None,
+                 smiles_tokenizer: Any | None = None, sidecar: dict[str, Any] | None = None) -> None:
+        from nmrlens.tokenize import SmilesTokenizer, SpectralTokenizer
+
+        self.model = model.eval()
+        self.src_tok = spectral_tokenizer or SpectralTokenizer.load()
+        self.tgt_tok = smiles_tokenizer or SmilesTokenizer.load()
+        self.constraint = FormulaConstraint(self.tgt_tok)
+        self.syntax = SyntaxConstraint(self.tgt_tok)
+        self.sidecar = sidecar or {}
+        extra = self.sidecar.get("extra") or {}
+        #: rerank_combine weights: the checkpoint's (chosen on the validation split), else the defaults.
+        self.combine_weights: dict[str, float] = dict(extra.get("combine_weights") or DEFAULT_COMBINE_WEIGHTS)
+        if model.hparams["src_vocab"] != self.src_tok.vocab_size or model.hparams["tgt_vocab"] != self.tgt_tok.vocab_size:
+            raise ConfigError("generator: the model's vocabulary sizes do not match the tokenizers")
+
+    @classmethod
+    def load(cls, path: str | None = None) -> "Generator":
+        """Load a checkpoint (default: the shipped ``generate_v1``)."""
+        from nmrlens.models.checkpoint import load_checkpoint, weights_path
+
+        model, sidecar = load_checkpoint(path or weights_path(DEFAULT_GENERATE_CHECKPOINT))
+        if not isinstance(model, GenerationModel):
+            raise ConfigError(f"checkpoint: {path!r} holds a {type(model).__name__}, expected a GenerationModel")
+        return cls(model, sidecar=sidecar)
+
+    def source(self, query: Any, config: str | None = None) -> tuple[tuple[list[int], list[int]], str]:
+        """Source ``(ids, seg)`` of a query and the configuration used (default: all it has).
+
+        Raises:
+            SpectrumFormatError: when the query has no 13C or 1H spectrum (a formula alone is not
+                enough), or lacks a part of ``config``, or its tokens exceed the model's max_src.
+        """
+        from nmrlens.tokenize.spectral import CONFIGS, available_config
+
+        have = available_config(query)
+        if not ("C" in have or "H" in have):
+            raise SpectrumFormatError("query", have or "nothing", "a 13C and/or 1H spectrum (optionally a formula)")
+        cfg = (config or have).upper() if isinstance(config or have, str) else config
+        if cfg not in CONFIGS:
+            raise SpectrumFormatError("config", config, f"one of {', '.join(CONFIGS)}")
+        if not ("C" in cfg or "H" in cfg):
+            raise SpectrumFormatError("query", have or "nothing", "a 13C and/or 1H spectrum (optionally a formula)")
+        missing = [p for p in cfg if p not in have]
+        if missing:
+            raise SpectrumFormatError("config", cfg, f"parts the query has ({have or 'none'}); missing {''.join(missing)}")
+        segs = query_segments(self.src_tok, query)
+        ids, seg = compose_source(self.src_tok, segs, cfg)
+        limit = self.model.hparams["max_src"]
+        if len(ids) > limit:
+            raise SpectrumFormatError("tokens", len(ids), f"at most {limit} spectral tokens (fewer peaks)")
+        return (ids, seg), cfg
+
+    def beams(self, queries: Sequence[Any], configs: Sequence[str | None] | None = None, *, beam: int = 10,
+              constrain_formula: bool = True, constrain_syntax: bool = True, batch_size: int = 16,
+              bf16: bool = False) -> list[list[Candidate]]:
+        """Raw beam candidates (``raw`` variant) per query, best first (see :func:`beam_search` for the
+        formula and syntax constraints)."""
+        configs = list(configs) if configs is not None else [None] * len(queries)
+        sources, cfgs = [], []
+        for q, c in zip(queries, configs):
+            s, cfg = self.source(q, c)
+            sources.append(s)
+            cfgs.append(cfg)
+        out: list[list[Candidate]] = []
+        step = max(1, batch_size)
+        for start in range(0, len(sources), step):
+            chunk = sources[start:start + step]
+            src, seg, pad = collate_sources(chunk, self.src_tok.pad_id)
+            budgets, active = None, None
+            if constrain_formula:
+                qs = queries[start:start + step]
+                cs = cfgs[start:start + step]
+                budgets = torch.stack([self.constraint.budget(q.formula if "F" in c else None) for q, c in zip(qs, cs)])
+                active = torch.tensor(["F" in c and bool(q.formula) for q, c in zip(qs, cs)])
+            hyps = beam_search(self.model, src, seg, pad, beam=beam, bos_id=self.tgt_tok.bos_id,
+                               eos_id=self.tgt_tok.eos_id, constraint=self.constraint if constrain_formula else None,
+                               budgets=budgets, constrained=active,
+                               syntax=self.syntax if constrain_syntax else None, bf16=bf16)
+            for per in hyps:
+                out.append([make_candidate(self.tgt_tok.decode(ids), lp, r) for r, (ids, lp) in enumerate(per)])
+        return out
+
+    def generate(self, query: Any, *, config: str | None = None, beam: int = 10, k: int = 10,
+                 variant: str = "rerank_combine", constrain_formula: bool = True, constrain_syntax: bool = True,
+                 weights: Mapping[str, float] | None = None) -> list[Candidate]:
+        """Ranked candidate structures for one query (at most ``k``), refined by ``variant``.
+
+        Raises:
+            SpectrumFormatError: for a query the model cannot read (see :meth:`source`).
+            ConfigError: for a bad beam width or variant.
+        """
+        if variant not in VARIANTS:
+            raise ConfigError(f"variant: got {variant!r}, expected one of {', '.join(VARIANTS)}")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ConfigError(f"k: got {k!r}, expected a whole number >= 1")
+        _, cfg = self.source(query, config)
+        cands = self.beams([query], [cfg], beam=beam, constrain_formula=constrain_formula,
+                           constrain_syntax=constrain_syntax)[0]
+        scorer = candidate_scorer() if variant in ("rerank_sme", "rerank_sse", "rerank_combine") else None
+        ranked = refine(query, cfg, cands, scorer=scorer, weights=weights if weights is not None else self.combine_weights,
+                        variants=(variant,))[variant]
+        if ranked is None:
+            raise ConfigError(f"variant: {variant!r} needs the search module's CandidateScorer, which is not available")
+        return ranked[:k]

@@ -1,0 +1,52 @@
+"""Generation trainer: a tiny two-phase run writes reloadable checkpoints and its resolved config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nmrlens.errors import ConfigError
+from nmrlens.train.config import configs_dir, load_config
+from nmrlens.train.generate import GenTrainConfig, main
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "generate_records.jsonl"
+
+
+def test_shipped_configs_load() -> None:
+    for name in ("generate.toml", "generate_exponly.toml"):
+        cfg = load_config(GenTrainConfig, configs_dir() / name)
+        assert cfg.model.dim % cfg.model.heads == 0
+    assert load_config(GenTrainConfig, configs_dir() / "generate_exponly.toml").pretrain.minutes == 0
+
+
+def test_unknown_key_is_an_error(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text("[pretrain]\nminutse = 3\n")
+    with pytest.raises(ConfigError, match="minutse"):
+        load_config(GenTrainConfig, p)
+
+
+def test_tiny_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    args = ["--out", str(out), "--set", f"data.path={DATA}", 'data.cache_dir=""', "pretrain.minutes=0.02",
+            "finetune.minutes=0.02", "data.brics=0", "data.max_sim=0", "train.eval_every=2", "train.batch_size=2", "model.dim=16", "model.heads=2",
+            "model.ff=32", "model.enc_layers=1", "model.dec_layers=1", "model.max_src=64", "model.max_tgt=32"]
+    assert main(args) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["steps"] >= 2
+    for name in ("pretrain", "best", "last", "config"):
+        assert (out / f"{name}.json").is_file()
+    from nmrlens.models.generate import Generator
+
+    gen = Generator.load(str(out / "best"))
+    side = json.loads((out / "best.json").read_text())
+    assert side["training_data"]["n_sim_train"] == 3 and side["stored_dtype"] == "float16"
+    assert len(gen.beams([gen_query()], beam=2)[0]) == 2
+
+
+def gen_query():  # noqa: ANN201
+    from tests.generate_helpers import PAIRS
+
+    return PAIRS["CCO"]
