@@ -24,7 +24,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("-k", type=int, default=10, help="number of hits (default 10)")
     p.add_argument("--score", default="combine", choices=("combine", "ssr", "sse", "sme"), help="ranking score")
     p.add_argument("--config", choices=("C", "H", "CH"), help="spectra to use (default: all the query has)")
-    p.add_argument("--recall", type=int, default=100, help="candidates recalled per index (default 100)")
+    p.add_argument("--recall", type=int, default=1000, help="candidates recalled per index (default 1000)")
     p.add_argument("--molecule", action="store_true", help="QUERY is a molecule: rank library spectra (M2S)")
     p.add_argument("--checkpoint", help="retrieval checkpoint (default: the one the library was built with)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

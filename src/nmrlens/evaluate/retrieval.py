@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 CONFIGS: tuple[str, ...] = ("C", "H", "CH", "CF", "HF", "CHF")
 SCORE_KEYS: tuple[str, ...] = ("sme", "sse", "ssr", "combine")
 TOPK: tuple[int, ...] = (1, 5, 10)
-_RECALL = 100
+_RECALL = 1000  # candidates per index; 1000 measured better than 100 on a 300-query sample (C recall 0.94 vs ~0.71)
 FUSION_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 
 

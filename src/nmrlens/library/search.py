@@ -173,7 +173,7 @@ class Library:
         return rows, {"sme": sme, "sse": sse, "ssr": ssr, "combine": combine}
 
     def search(self, query: Query, *, k: int = 10, formula: str | None = None, score: str = "combine",
-               recall: int = 100, config: str | None = None) -> list[Hit]:
+               recall: int = 1000, config: str | None = None) -> list[Hit]:
         """Rank library molecules for a query spectrum set (S2M).
 
         Args:
