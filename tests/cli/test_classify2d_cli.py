@@ -64,6 +64,47 @@ def test_errors_exit_2(files, capsys, argv, message) -> None:
     assert message in capsys.readouterr().err
 
 
+def test_superclass_task_with_checkpoint(files, capsys) -> None:
+    import torch
+
+    torch.manual_seed(1)
+    classes = ["Benzenoids", "Lipids and lipid-like molecules", "Other"]
+    stem = save_checkpoint(SpectrumCNN(classes=classes, multilabel=False, image_size=[48, 64], channels=[4, 8],
+                                       head_hidden=8, task="superclass"), files["dir"] / "tiny_sc")
+    rc = main(["classify2d", "--hsqc", files["hsqc"], "--task", "superclass", "--checkpoint", str(stem), "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["task"] == "superclass" and out["experiments"] == ["HSQC"]
+    assert set(out["probabilities"]) == set(classes) and abs(sum(out["probabilities"].values()) - 1.0) < 1e-5
+    assert out["label"] == max(out["probabilities"], key=out["probabilities"].get)
+    # plain text output marks the top class
+    assert main(["classify2d", "--hmbc", files["hmbc"], "--task", "superclass", "--checkpoint", str(stem)]) == 0
+    text = capsys.readouterr().out
+    assert "task: superclass (HMBC)" in text and text.count(" *") == 1
+
+
+def test_bad_peak_list_and_task_exit_2(files, capsys) -> None:
+    from nmrlens import io
+    from nmrlens.spectra.model import Peak, Spectrum1D
+
+    one_d = files["dir"] / "c13.json"
+    io.write(Spectrum1D("13C", [Peak(30.0)]), one_d, force=True)
+    assert main(["classify2d", "--hsqc", str(one_d), "--checkpoint", files["ckpt"]]) == 2
+    assert "no 2D peak list" in capsys.readouterr().err
+    broken = files["dir"] / "broken.json"
+    broken.write_text("{not json")
+    assert main(["classify2d", "--hsqc", str(broken), "--checkpoint", files["ckpt"]]) == 2
+    assert "broken.json" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # argparse rejects an unknown task
+        main(["classify2d", "--hsqc", files["hsqc"], "--task", "genus"])
+    assert exc.value.code == 2
+    # the HMBC given is not one the model takes
+    hsqc_only = save_checkpoint(SpectrumCNN(classes=["a", "b"], branches=["HSQC"], image_size=[48, 64],
+                                            channels=[4], head_hidden=0), files["dir"] / "hsqc_only")
+    assert main(["classify2d", "--hmbc", files["hmbc"], "--checkpoint", str(hsqc_only)]) == 2
+    assert "the model takes HSQC" in capsys.readouterr().err
+
+
 def test_bad_image_and_refuses_overwrite(files, capsys) -> None:
     bad = files["dir"] / "bad.png"
     bad.write_text("no image")

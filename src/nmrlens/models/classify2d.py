@@ -380,7 +380,10 @@ def spectrum_image(source: Any, experiment: str) -> np.ndarray:
         if p.name.lower().endswith(PEAKLIST_EXTENSIONS):
             from nmrlens import io
 
-            queries = io.read(p, "json")
+            try:
+                queries = io.read(p, "json")
+            except NmrLensError as exc:
+                raise FileFormatError(f"{experiment}: {str(p)!r} is not a readable nmrlens JSON peak list ({exc})") from None
             spectra = [s for q in queries for s in q.spectra2d]
             if not spectra:
                 raise FileFormatError(f"{p}: holds no 2D peak list (expected an HSQC/HMBC 'spectra2d' entry)")

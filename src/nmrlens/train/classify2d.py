@@ -44,7 +44,8 @@ from nmrlens.errors import ConfigError, DataNotFoundError
 from nmrlens.models.classify2d import SUBSTRUCTURE_CLASSES, SpectrumCNN
 
 __all__ = ["ModelSection", "DataSection", "TrainSection", "Classify2DConfig", "TensorData", "to_tensors", "augment",
-           "fit", "predict_proba", "build_model", "train", "main", "OTHER"]
+           "fit", "predict_proba", "val_score", "average_precision", "roc_auc", "SELECT_SCORES", "build_model", "train",
+           "main", "OTHER"]
 
 log = logging.getLogger(__name__)
 #: Label of the merged rare classes.
@@ -103,6 +104,7 @@ class TrainSection:
     branch_dropout: float = 0.0
     label_smoothing: float = 0.0
     balance: bool = False
+    select: str = "exact_match"
     time_budget_min: float = 25.0
 
 
@@ -280,15 +282,51 @@ def accuracy(model: SpectrumCNN, data: TensorData) -> float:
     return float((pred == true).mean())
 
 
-def val_score(model: SpectrumCNN, data: TensorData) -> float:
-    """Model-selection score: exact match of the thresholded (0.5) label set for multilabel models
-    (negatives count), accuracy otherwise."""
+def average_precision(y: np.ndarray, p: np.ndarray) -> float:
+    """Average precision (area under the precision-recall curve, step-wise) of scores ``p`` for the
+    binary labels ``y``; NaN without positives."""
+    y = np.asarray(y) > 0.5
+    if not y.any():
+        return float("nan")
+    order = np.argsort(-np.asarray(p, dtype=np.float64), kind="stable")
+    hits = y[order]
+    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float(precision[hits].mean())
+
+
+def roc_auc(y: np.ndarray, p: np.ndarray) -> float:
+    """Area under the ROC curve (ties count half) of scores ``p`` for binary labels ``y``; NaN when a
+    class is missing."""
+    from scipy.stats import rankdata
+
+    y = np.asarray(y) > 0.5
+    n1, n0 = int(y.sum()), int((~y).sum())
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    r = rankdata(np.asarray(p, dtype=np.float64))
+    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+#: Model-selection scores of :func:`val_score` (``[train] select``).
+SELECT_SCORES: tuple[str, ...] = ("exact_match", "macro_ap")
+
+
+def val_score(model: SpectrumCNN, data: TensorData, select: str = "exact_match") -> float:
+    """Model-selection score. Multilabel models: ``exact_match`` = exact match of the thresholded (0.5)
+    label set (negatives count), ``macro_ap`` = mean per-class average precision (threshold-free, not
+    dominated by the many negatives of rare classes). Single-label models: accuracy."""
+    if select not in SELECT_SCORES:
+        raise ConfigError(f"train.select: got {select!r}, expected one of {', '.join(SELECT_SCORES)}")
     if not model.multilabel:
         return accuracy(model, data)
     if len(data) == 0:
         return float("nan")
-    p = predict_proba(model, data) >= 0.5
-    return float((p == (data.y.numpy() > 0.5)).all(1).mean())
+    probs = predict_proba(model, data)
+    y = data.y.numpy() > 0.5
+    if select == "macro_ap":
+        aps = [average_precision(y[:, k], probs[:, k]) for k in range(y.shape[1]) if y[:, k].any()]
+        return float(np.mean(aps)) if aps else float("nan")
+    return float(((probs >= 0.5) == y).all(1).mean())
 
 
 def fit(model: SpectrumCNN, data: TensorData, cfg: TrainSection, *, val: TensorData | None = None,
@@ -334,7 +372,7 @@ def fit(model: SpectrumCNN, data: TensorData, cfg: TrainSection, *, val: TensorD
         rec: dict[str, Any] = {"epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else None,
                                "seconds": round(time.perf_counter() - t0, 1)}
         if val is not None and len(val):
-            acc = val_score(model, val)
+            acc = val_score(model, val, cfg.select)
             rec["val_score"] = acc
             if acc > best[0]:
                 best = (acc, {k: v.detach().clone() for k, v in model.state_dict().items()}, epoch + 1)
@@ -526,8 +564,9 @@ def train(cfg: Classify2DConfig, out_dir: Path) -> dict[str, Any]:
         model = build_model(cfg.model, classes, True, "substructure")
         hist = fit(model, renders[0], cfg.train, val=val, on_epoch=on_epoch,
                    sampler=lambda epoch, gen: renders[epoch % len(renders)])
-        metrics = {"val_exact_match": hist.get("best_val_score"), "test_accuracy_positive": _pos_accuracy(model, test),
-                   **_multilabel_metrics(model, test, classes, "test")}
+        metrics = {f"val_{cfg.train.select}": hist.get("best_val_score"), "best_epoch": hist.get("best_epoch"),
+                   "test_accuracy_positive": _pos_accuracy(model, test),
+                   **_multilabel_metrics(model, val, classes, "val"), **_multilabel_metrics(model, test, classes, "test")}
         training_data.update(records=cfg.data.sim_records, counts=counts, shift_sources=sources,
                              excluded_benchmark_compounds=cfg.data.exclude_benchmark)
     elif task == "substructure":
@@ -602,16 +641,21 @@ def _pos_accuracy(model: SpectrumCNN, data: TensorData) -> float | None:
 
 
 def _multilabel_metrics(model: SpectrumCNN, data: TensorData, classes: Sequence[str], prefix: str) -> dict[str, Any]:
-    """Per-class recall/precision at 0.5 on multilabel data."""
+    """Per-class positives, recall/precision at 0.5, and the threshold-free ROC AUC and average precision
+    on multilabel data."""
     if len(data) == 0:
         return {}
-    p = predict_proba(model, data) >= 0.5
+    probs = predict_proba(model, data)
+    p = probs >= 0.5
     y = data.y.numpy() > 0.5
     out: dict[str, Any] = {f"{prefix}_n": int(len(data))}
     for k, c in enumerate(classes):
         tp = int((p[:, k] & y[:, k]).sum())
+        out[f"{prefix}_{c}_positives"] = int(y[:, k].sum())
         out[f"{prefix}_{c}_recall"] = tp / max(int(y[:, k].sum()), 1)
         out[f"{prefix}_{c}_precision"] = tp / max(int(p[:, k].sum()), 1)
+        out[f"{prefix}_{c}_auc"] = roc_auc(y[:, k], probs[:, k])
+        out[f"{prefix}_{c}_ap"] = average_precision(y[:, k], probs[:, k])
     out[f"{prefix}_exact_match"] = float((p == y).all(1).mean())
     return out
 

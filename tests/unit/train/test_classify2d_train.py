@@ -68,3 +68,34 @@ def test_rescale_keeps_peaks() -> None:
     z = torch.zeros(1, 10, 10)
     z[0, 2, 3] = 1.0
     assert float(_rescale(z, 2.0, 2.0)[0, 4:6, 6:8].sum()) == 4.0  # zoom in: nearest neighbour
+
+
+def test_average_precision_and_auc_exact() -> None:
+    from nmrlens.train.classify2d import average_precision, roc_auc
+
+    y = np.array([1, 0, 1, 0, 0])
+    p = np.array([0.9, 0.8, 0.7, 0.2, 0.1])
+    # ranking 1,0,1,0,0: precision at the hits = 1/1 and 2/3
+    assert average_precision(y, p) == pytest.approx((1.0 + 2 / 3) / 2)
+    # 6 positive/negative pairs, 5 ordered correctly
+    assert roc_auc(y, p) == pytest.approx(5 / 6)
+    assert roc_auc(y, np.full(5, 0.3)) == pytest.approx(0.5)  # ties count half
+    assert np.isnan(average_precision(np.zeros(3), np.ones(3))) and np.isnan(roc_auc(np.ones(3), np.ones(3)))
+
+
+def test_val_score_selection_and_class_weights() -> None:
+    from nmrlens.models.classify2d import SpectrumCNN
+    from nmrlens.train.classify2d import class_weights, val_score
+
+    torch.manual_seed(0)
+    model = SpectrumCNN(classes=["a", "b"], image_size=[8, 8], channels=[2], head_hidden=0).eval()
+    y = torch.tensor([[1.0, 0.0]] + [[0.0, 0.0]] * 8 + [[0.0, 1.0]] * 3)
+    data = TensorData(torch.rand(12, 2, 8, 8), torch.ones(12, 2), y)
+    ap = val_score(model, data, "macro_ap")
+    assert 0.0 < ap <= 1.0
+    assert 0.0 <= val_score(model, data, "exact_match") <= 1.0
+    with pytest.raises(ConfigError, match="select"):
+        val_score(model, data, "f1")
+    w = class_weights(model, data)
+    # pos_weight = sqrt(negatives / positives), clipped to 1..10: a: sqrt(11), b: sqrt(9 / 3)
+    assert w.tolist() == pytest.approx([11 ** 0.5, 3 ** 0.5])
