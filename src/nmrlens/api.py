@@ -18,7 +18,7 @@ from nmrlens.spectra.model import Query, normalize_nucleus
 if TYPE_CHECKING:  # pragma: no cover
     from nmrlens.models.shifts import AtomShifts, ShiftPredictor
 
-__all__ = ["AtomPrediction", "Prediction", "predict", "predict_many", "shift_predictor", "generate", "generator"]
+__all__ = ["AtomPrediction", "Prediction", "predict", "predict_many", "predict_smiles", "shift_predictor", "generate", "generator"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,41 @@ def predict_many(molecules: Sequence[Any], *, nuclei: Sequence[str] = ("13C", "1
         check_supported(m)
     atoms = shift_predictor(checkpoint).predict_mols(mols, batch_size=batch_size)
     return [_build(m, a, nucs, frequency_MHz) for m, a in zip(mols, atoms)]
+
+
+def predict_smiles(smiles: Sequence[str], *, nuclei: Sequence[str] = ("13C", "1H"), frequency_MHz: float = 400.0,
+                   checkpoint: str | None = None, batch_size: int = 256) -> list[Prediction | None]:
+    """Predict many candidate SMILES tolerantly: one :class:`Prediction` per SMILES, None where the SMILES
+    does not parse or the molecule is not supported (shifts in ppm, ``frequency_MHz`` for multiplet widths)."""
+    from nmrlens.chem.mol import parse_smiles
+    from nmrlens.chem.validate import check_supported
+    from nmrlens.errors import NmrLensError
+
+    out: list[Prediction | None] = [None] * len(smiles)
+    mols, idx = [], []
+    for i, s in enumerate(smiles):
+        try:
+            m = parse_smiles(s)
+            check_supported(m)
+        except NmrLensError:
+            continue
+        mols.append(m)
+        idx.append(i)
+    for start in range(0, len(mols), batch_size):
+        chunk = mols[start:start + batch_size]
+        try:
+            preds: list[Prediction | None] = list(predict_many(chunk, nuclei=nuclei, frequency_MHz=frequency_MHz,
+                                                               checkpoint=checkpoint, batch_size=batch_size))
+        except NmrLensError:  # one bad molecule in the chunk: fall back to one by one
+            preds = []
+            for m in chunk:
+                try:
+                    preds.append(predict(m, nuclei=nuclei, frequency_MHz=frequency_MHz, checkpoint=checkpoint))
+                except NmrLensError:
+                    preds.append(None)
+        for i, pred in zip(idx[start:start + batch_size], preds):
+            out[i] = pred
+    return out
 
 
 # --- assign (issue 7) -------------------------------------------------------------------------

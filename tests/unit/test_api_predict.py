@@ -46,3 +46,15 @@ def test_predict_many_matches_single(tiny_shift_checkpoint: str) -> None:
     many = api.predict_many(["CCO", "c1ccccc1", "CC(C)=O"], checkpoint=tiny_shift_checkpoint)
     assert [p.query for p in many] == [api.predict(s, checkpoint=tiny_shift_checkpoint).query
                                        for s in ["CCO", "c1ccccc1", "CC(C)=O"]]
+
+
+def test_predict_smiles_is_tolerant_and_keeps_order(tiny_shift_checkpoint: str) -> None:
+    from nmrlens import api
+
+    smiles = ["CCO", "not a smiles", "C[Fe]C", "c1ccccc1"]
+    preds = api.predict_smiles(smiles, checkpoint=tiny_shift_checkpoint, batch_size=2)
+    assert [p is None for p in preds] == [False, True, True, False]
+    assert preds[0].smiles == "CCO" and preds[3].query.spectrum("13C") is not None
+    # the same prediction as the strict batch call
+    one = api.predict_many(["CCO"], checkpoint=tiny_shift_checkpoint)[0]
+    assert preds[0].query == one.query

@@ -86,34 +86,9 @@ class SpectrumPredictor:
     def predict(self, smiles: Sequence[str]) -> list[Any]:
         """One :class:`nmrlens.api.Prediction` (or None) per SMILES."""
         from nmrlens import api
-        from nmrlens.chem.mol import parse_smiles
-        from nmrlens.chem.validate import check_supported
 
-        out: list[Any] = [None] * len(smiles)
-        mols, idx = [], []
-        for i, s in enumerate(smiles):
-            try:
-                m = parse_smiles(s)
-                check_supported(m)
-            except NmrLensError:
-                continue
-            mols.append(m)
-            idx.append(i)
-        for start in range(0, len(mols), self.batch_size):
-            chunk = mols[start:start + self.batch_size]
-            try:
-                preds = api.predict_many(chunk, checkpoint=self.checkpoint, frequency_MHz=self.frequency_MHz,
-                                         batch_size=self.batch_size)
-            except NmrLensError:
-                preds = []
-                for m in chunk:
-                    try:
-                        preds.append(api.predict(m, checkpoint=self.checkpoint, frequency_MHz=self.frequency_MHz))
-                    except NmrLensError:
-                        preds.append(None)
-            for i, p in zip(idx[start:start + self.batch_size], preds):
-                out[i] = p
-        return out
+        return api.predict_smiles(smiles, checkpoint=self.checkpoint, frequency_MHz=self.frequency_MHz,
+                                  batch_size=self.batch_size)
 
     @staticmethod
     def similarities(query: Query, predicted: Sequence[Query | None]) -> dict[str, list[float | None]]:
