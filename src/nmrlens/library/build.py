@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-import numpy as np
 
 from nmrlens.errors import FileFormatError, NmrLensError, OutputExistsError
 from nmrlens.library.index import VectorIndex, choose_kind

@@ -524,32 +524,8 @@ def rerank_base(cands: Sequence[Candidate], formula: str | None = None) -> list[
 def _predicted(smiles: Sequence[str], checkpoint: str | None = None) -> list[Any]:
     """Predicted spectra (api.Prediction) per SMILES; None where the molecule is not supported."""
     from nmrlens import api
-    from nmrlens.chem.validate import check_supported
-    from nmrlens.chem.mol import parse_smiles
 
-    out: list[Any] = [None] * len(smiles)
-    mols, idx = [], []
-    for i, s in enumerate(smiles):
-        try:
-            m = parse_smiles(s)
-            check_supported(m)
-        except NmrLensError:
-            continue
-        mols.append(m)
-        idx.append(i)
-    if mols:
-        try:
-            preds = api.predict_many(mols, checkpoint=checkpoint)
-        except NmrLensError:
-            preds = []
-            for m in mols:
-                try:
-                    preds.append(api.predict_many([m], checkpoint=checkpoint)[0])
-                except NmrLensError:
-                    preds.append(None)
-        for i, p in zip(idx, preds):
-            out[i] = p
-    return out
+    return api.predict_smiles(smiles, checkpoint=checkpoint)
 
 
 def ssr_scores(query: Any, predictions: Sequence[Any], nuclei: Sequence[str]) -> list[float]:

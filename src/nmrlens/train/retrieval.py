@@ -19,7 +19,6 @@ import dataclasses
 import itertools
 import json
 import logging
-import math
 import random
 import time
 from dataclasses import dataclass, field
