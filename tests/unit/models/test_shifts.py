@@ -142,3 +142,15 @@ def test_ensemble_combines_members_and_reloads_identical(tmp_path: Path) -> None
     assert sidecar["model_class"] == "ShiftEnsemble" and sidecar["hparams"]["members"] == 2
     mols = [parse_smiles(s) for s in SMILES]
     assert ShiftPredictor(ens).predict_mols(mols) == ShiftPredictor(loaded).predict_mols(mols)
+
+
+def test_shipped_ensemble_loads_and_predicts_sensible_shifts() -> None:
+    from nmrlens.models.checkpoint import weights_path
+
+    stem = weights_path("shifts_v2_ens")
+    if not stem.with_suffix(".json").exists():
+        pytest.skip("shifts_v2_ens not installed")
+    pred = ShiftPredictor.load(str(stem)).predict_mols([parse_smiles("CCO")])[0]
+    assert read_sidecar(stem)["model_class"] == "ShiftEnsemble"
+    (c_me, sd_me), (c_ch2, _) = pred.c13[0], pred.c13[1]
+    assert abs(c_me - 18.4) < 4 and abs(c_ch2 - 58.3) < 4 and 0 < sd_me < 5  # ppm
