@@ -26,7 +26,6 @@ import dataclasses
 import json
 import logging
 import math
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from nmrlens.train.config import resolve_data_path, train_main
+from nmrlens.train.config import resolve_data_path, start_run, train_main
 
 __all__ = ["ModelSection", "TrainSection", "DataSection", "AssignTrainConfig", "train", "finalize", "batch_loss",
            "select_options", "init_from_shift_model"]
@@ -221,12 +220,8 @@ def train(cfg: AssignTrainConfig, out_dir: Path) -> dict[str, Any]:
     from nmrlens.models.shifts import ShiftPredictor
     from nmrlens.train.schedule import BudgetSchedule
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    rng = start_run(cfg, out_dir)
     tc = cfg.train
-    torch.set_num_threads(tc.threads)
-    torch.manual_seed(tc.seed)
-    rng = random.Random(tc.seed)
     t_start = time.time()
     examples, counts = load_examples(iter_nmrshiftdb2(resolve_data_path(cfg.data.path)),
                                      limit=cfg.data.limit or None, skip_train=False)

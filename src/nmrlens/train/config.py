@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import tomllib
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from nmrlens.errors import ConfigError
 
-__all__ = ["load_config", "config_to_dict", "configs_dir", "parse_overrides", "resolve_data_path", "train_main"]
+__all__ = ["load_config", "config_to_dict", "configs_dir", "parse_overrides", "resolve_data_path", "start_run",
+           "train_main"]
 
 T = TypeVar("T")
 
@@ -95,6 +97,20 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             out[key] = value
     return out
+
+
+def start_run(cfg: Any, out_dir: Path) -> random.Random:
+    """Common start of every trainer: create ``out_dir``, save the resolved config as ``config.json``, set
+    torch's thread count and seed from ``cfg.train`` (``threads``, ``seed``); returns a seeded Python RNG."""
+    import json
+
+    import torch
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
+    torch.set_num_threads(cfg.train.threads)
+    torch.manual_seed(cfg.train.seed)
+    return random.Random(cfg.train.seed)
 
 
 def resolve_data_path(path: str) -> Path:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from nmrlens.train.config import resolve_data_path, train_main
+from nmrlens.train.config import resolve_data_path, start_run, train_main
 
 __all__ = ["GenModelSection", "GenPhaseSection", "GenTrainSection", "GenDataSection", "GenTrainConfig", "train",
            "make_batch", "batch_loss"]
@@ -187,12 +187,8 @@ def train(cfg: GenTrainConfig, out_dir: Path) -> dict[str, Any]:
     from nmrlens.tokenize import SmilesTokenizer, SpectralTokenizer
     from nmrlens.train.schedule import BudgetSchedule
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    rng = start_run(cfg, out_dir)
     tc = cfg.train
-    torch.set_num_threads(tc.threads)
-    torch.manual_seed(tc.seed)
-    rng = random.Random(tc.seed)
     t_start = time.time()
     src_tok, tgt_tok = SpectralTokenizer.load(), SmilesTokenizer.load()
     train_exp, val_exp, sim, info = _load_data(cfg)

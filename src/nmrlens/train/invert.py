@@ -40,7 +40,6 @@ import json
 import logging
 import math
 import os
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +49,7 @@ import numpy as np
 
 from nmrlens.chem.bondmatrix import DEFAULT_ELEMENTS
 from nmrlens.errors import ConfigError
+from nmrlens.train.config import start_run
 
 __all__ = ["ModelSection", "LossSection", "TrainSection", "DataSection", "InvertTrainConfig", "train", "main"]
 
@@ -272,12 +272,8 @@ def train(cfg: InvertTrainConfig, out_dir: Path, config_file: str | None = None)
     from nmrlens.models.checkpoint import load_checkpoint, save_checkpoint
     from nmrlens.models.invert import InversePredictor, code_loss, plausibility_terms
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    rng = start_run(cfg, out_dir)
     tc, lc = cfg.train, cfg.loss
-    torch.set_num_threads(tc.threads)
-    torch.manual_seed(tc.seed)
-    rng = random.Random(tc.seed)
     np.random.seed(tc.seed)
     t_start = time.time()
     by_split, data_desc = load_split_items(cfg, _spec(cfg))

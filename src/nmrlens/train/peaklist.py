@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from nmrlens.train.schedule import BudgetSchedule
-from nmrlens.train.config import resolve_data_path, train_main
+from nmrlens.train.config import resolve_data_path, start_run, train_main
 from nmrlens.train.shifts import DataSection
 
 __all__ = ["PeakListModelSection", "PeakListTrainSection", "PeakListTrainConfig", "train", "encode_targets", "length_batches"]
@@ -108,12 +108,8 @@ def train(cfg: PeakListTrainConfig, out_dir: Path) -> dict[str, Any]:
     from nmrlens.models.peaklist import PeakListModel
     from nmrlens.tokenize import SpectralTokenizer
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    rng = start_run(cfg, out_dir)
     tc = cfg.train
-    torch.set_num_threads(tc.threads)
-    torch.manual_seed(tc.seed)
-    rng = random.Random(tc.seed)
     t_start = time.time()
     tok = SpectralTokenizer.load()
     records = iter_nmrshiftdb2(resolve_data_path(cfg.data.path))

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from nmrlens.data.datasets import iter_nmrshiftdb2
-from nmrlens.train.config import resolve_data_path, train_main
+from nmrlens.train.config import resolve_data_path, start_run, train_main
 
 __all__ = ["ModelSection", "TrainSection", "DataSection", "RetrievalTrainConfig", "train", "augment",
            "pair_sequences", "val_top1"]
@@ -195,12 +195,8 @@ def train(cfg: RetrievalTrainConfig, out_dir: Path) -> dict[str, Any]:
     from nmrlens.tokenize.spectral import SpectralTokenizer
     from nmrlens.train.schedule import BudgetSchedule
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    rng = start_run(cfg, out_dir)
     tc = cfg.train
-    torch.set_num_threads(tc.threads)
-    torch.manual_seed(tc.seed)
-    rng = random.Random(tc.seed)
     t_start = time.time()
     records = iter_nmrshiftdb2(resolve_data_path(cfg.data.path))
     if cfg.data.limit:

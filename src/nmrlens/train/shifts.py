@@ -16,7 +16,6 @@ import dataclasses
 import json
 import logging
 import math
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 from nmrlens.data.datasets import iter_nmrshiftdb2
 from nmrlens.data.shiftdata import BuildReport, ShiftDatapoint, build_datapoints, match_classes_to_peaks
 from nmrlens.evaluate.shifts import shift_errors
-from nmrlens.train.config import resolve_data_path, train_main
+from nmrlens.train.config import resolve_data_path, start_run, train_main
 from nmrlens.train.schedule import BudgetSchedule
 
 __all__ = ["ModelSection", "TrainSection", "DataSection", "ShiftTrainConfig", "train", "batch_targets",
@@ -166,12 +165,8 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
     from nmrlens.models.shifts import ShiftModel
     from nmrlens.nn.graph import collate_graphs
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    rng = start_run(cfg, out_dir)
     tc = cfg.train
-    torch.set_num_threads(tc.threads)
-    torch.manual_seed(tc.seed)
-    rng = random.Random(tc.seed)
     np.random.seed(tc.seed)
     t_start = time.time()
     data_path = resolve_data_path(cfg.data.path)
