@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from nmrlens.spectra.model import Query, normalize_nucleus
@@ -184,6 +185,64 @@ def assign(molecule: Any, spectrum: Any, *, checkpoint: str | None = None,
         SpectrumFormatError: when no non-empty 13C or 1H spectrum is given.
     """
     return assigner(checkpoint, shifts_checkpoint).assign(molecule, spectrum)
+
+
+# --- search (issue 5) -------------------------------------------------------------------------
+__all__ += ["library", "search", "search_molecule"]
+
+
+@functools.lru_cache(maxsize=4)
+def library(folder: str, checkpoint: str | None = None) -> Any:
+    """An opened :class:`~nmrlens.library.search.Library` (``nmrlens library build`` output), with the
+    retrieval checkpoint it was built with unless ``checkpoint`` is given; cached per process and
+    folder (use it from one thread).
+
+    Raises:
+        DataNotFoundError: when the folder holds no library.
+    """
+    from nmrlens.library.search import Library
+
+    return Library.open(folder, checkpoint)
+
+
+def search(query: Any, library_folder: str | Path, *, formula: str | None = None, k: int = 10,
+           score: str = "combine", recall: int = 1000, config: str | None = None) -> list[Any]:
+    """Rank the molecules of a library for a spectrum (S2M).
+
+    Args:
+        query: a :class:`Query` (13C and/or 1H; shifts in ppm; 13C S/D/T/Q and 1H nH are used when
+            given), a spectrum file or literature text (anything :func:`nmrlens.io.read_query` or the
+            literature parser reads).
+        library_folder: the library folder.
+        formula: keep only molecules of this formula (default: the query's, if any).
+        k: hits returned (1..10000); score: ``combine``, ``ssr``, ``sse`` or ``sme``;
+        recall: candidates recalled per index (1..10000); config: C, H or CH (default: all the query has).
+
+    Returns:
+        :class:`~nmrlens.library.search.Hit` objects, best first (``.to_dict()`` for JSON).
+
+    Raises:
+        DataNotFoundError: for a folder without a library; SpectrumFormatError: for a query without a
+        usable 13C/1H spectrum; NmrLensError: for a bad k, recall or score.
+    """
+    from nmrlens.pipeline.query import load_query
+
+    q = query if isinstance(query, Query) else load_query(query)
+    return library(str(library_folder)).search(q, k=k, formula=formula, score=score, recall=recall, config=config)
+
+
+def search_molecule(molecule: Any, library_folder: str | Path, *, k: int = 10, config: str = "CH",
+                    same_formula: bool = False) -> list[Any]:
+    """Rank the spectra of a library (configuration C, H or CH) for a molecule (M2S, embedding cosine).
+
+    Args:
+        molecule: SMILES, molblock or RDKit Mol; library_folder: the library folder; k: hits returned;
+        same_formula: keep only spectra of molecules with the molecule's formula.
+
+    Raises:
+        InvalidMoleculeError: for an invalid molecule; DataNotFoundError: for a folder without a library.
+    """
+    return library(str(library_folder)).search_molecule(molecule, k=k, config=config, formula=same_formula)
 
 
 # --- elucidate (issue 10) ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
-from nmrlens import similarity as sim
+from nmrlens.similarity import nmrpeak as sim
 from nmrlens.errors import SpectrumFormatError
 from nmrlens.similarity import PreparedSpectrum, peak_similarity, peak_similarity_many, prepare_spectrum
 from nmrlens.spectra import Multiplet, Peak, Spectrum1D

@@ -36,22 +36,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from nmrlens import io
-    from nmrlens.errors import DataNotFoundError
     from nmrlens.library.search import Library
 
     torch.set_num_threads(1)
-    checkpoint = args.checkpoint
-    lib_probe = args.library / "library.sqlite"
-    if not lib_probe.is_file():
-        raise DataNotFoundError(f"--library: {str(args.library)!r} holds no library.sqlite; build one with "
-                                "`nmrlens library build`")
-    if checkpoint is None:
-        from nmrlens.library.store import LibraryStore
-
-        with LibraryStore(args.library) as st:
-            ck = st.get_meta("checkpoint")
-        checkpoint = None if (ck is None or str(ck).startswith("shipped:")) else ck
-    lib = Library(args.library, checkpoint=checkpoint)
+    lib = Library.open(args.library, args.checkpoint)
     try:
         if args.molecule:
             hits = lib.search_molecule(args.query, k=args.k, config=args.config or "CH")

@@ -61,7 +61,7 @@ class QueryRecord:
     inchikey: str
     block: str
     formula: str
-    query: Any  # Query with the first 13C and 1H spectra (retrieval view), or None
+    query: Any  # Query with the longest 13C and 1H spectra (as recorded: multiplicities kept), or None
     held_out: bool
     split: str
 
@@ -73,7 +73,6 @@ def load_query_records(paths: Sequence[Path], limit_scan: int | None = None) -> 
     from nmrlens.data._files import iter_json_lines
     from nmrlens.data.splits import is_held_out, split_of_record
     from nmrlens.io.nmrshiftdb2 import ReadReport, record_to_query
-    from nmrlens.models.retrieval import retrieval_view
     from nmrlens.spectra.model import Query
 
     out = []
@@ -98,7 +97,7 @@ def load_query_records(paths: Sequence[Path], limit_scan: int | None = None) -> 
                     if cands:
                         spectra.append(max(cands, key=len))
                 if spectra:
-                    q = retrieval_view(Query(spectra=spectra))
+                    q = Query(spectra=spectra)
             except NmrLensError:
                 q = None
             try:
@@ -144,7 +143,7 @@ def cached_library(smiles: Sequence[str], checkpoint: str | None, *, chunk_size:
 
 def _query_scores(lib: Any, query: Any, cfg: str, formula: str | None) -> tuple[list[Any], dict[str, np.ndarray]]:
     q_emb = lib.scorer.embed_spectra([query], cfg)[0]
-    ids = lib.candidates(q_emb, cfg, formula=formula, recall=_RECALL)
+    ids = lib.candidates(q_emb, cfg, formula=formula, recall=_RECALL, query=query)
     return lib.score_candidates(query, ids, cfg, q_emb)
 
 

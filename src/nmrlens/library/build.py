@@ -24,13 +24,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+import numpy as np
+
 
 from nmrlens.errors import FileFormatError, NmrLensError, OutputExistsError
 from nmrlens.library.index import VectorIndex, choose_kind
 from nmrlens.library.store import EMBEDDING_COLUMNS, LibraryRow, LibraryStore
 
 __all__ = ["MoleculeInput", "BuildReport", "read_molecules", "process_chunk", "build_library", "write_indexes",
-           "INPUT_SUFFIXES", "MAX_LINE"]
+           "standing_fingerprints", "FINGERPRINT_INDEXES", "INPUT_SUFFIXES", "MAX_LINE"]
 
 log = logging.getLogger(__name__)
 INPUT_SUFFIXES: tuple[str, ...] = (".smi", ".sdf", ".jsonl", ".jsonl.gz")
@@ -322,11 +324,32 @@ def build_library(molecules: str | Path | Sequence[MoleculeInput], out: str | Pa
     return report
 
 
+#: Fingerprint indexes (name -> nucleus): recall by spectral fingerprint
+#: (:mod:`nmrlens.similarity.fingerprint`) next to the learned embeddings; no model involved.
+FINGERPRINT_INDEXES: dict[str, str] = {"fp_C": "13C", "fp_H": "1H"}
+
+
+def standing_fingerprints(store: LibraryStore, nucleus: str) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, float32 matrix) of the fingerprints of the standing spectra of ``nucleus`` (13C or 1H)."""
+    from nmrlens.similarity.fingerprint import fingerprint_dim, fingerprint_from_arrays
+
+    ids, vecs = [], []
+    for rid, shifts, labels in store.standing_peaks(nucleus):
+        ids.append(rid)
+        vecs.append(fingerprint_from_arrays(nucleus, shifts, labels))
+    mat = np.vstack(vecs) if vecs else np.zeros((0, fingerprint_dim(nucleus)), dtype=np.float32)
+    return np.asarray(ids, dtype=np.int64), mat
+
+
 def write_indexes(store: LibraryStore, kind: str = "auto") -> dict[str, Any]:
-    """Build and save one FAISS index per embedding column (``index_<column>.faiss``); returns their description."""
+    """Build and save one FAISS index per embedding column and per fingerprint
+    (``index_<name>.faiss``, see :data:`FINGERPRINT_INDEXES`); returns their description."""
     info = {}
-    for col in EMBEDDING_COLUMNS:
-        ids, mat = store.embeddings(col)
+    for col in (*EMBEDDING_COLUMNS, *FINGERPRINT_INDEXES):
+        if col in FINGERPRINT_INDEXES:
+            ids, mat = standing_fingerprints(store, FINGERPRINT_INDEXES[col])
+        else:
+            ids, mat = store.embeddings(col)
         if not len(ids):
             continue
         idx = VectorIndex.build(mat, ids, kind)

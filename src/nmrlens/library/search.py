@@ -1,8 +1,9 @@
 """Searching a library: spectrum -> molecules (S2M) and molecule -> spectra (M2S).
 
-S2M (:meth:`Library.search`): the query spectrum embedding recalls candidates from two FAISS
-indexes (molecule embeddings: SME; embeddings of the library spectra of the same configuration:
-SSE), ``recall`` from each; with a formula, the candidates are instead *every* molecule of that
+S2M (:meth:`Library.search`): candidates are recalled from FAISS indexes, ``recall`` from each:
+the query spectrum embedding searches the molecule embeddings (SME) and the embeddings of the
+library spectra of the same configuration (SSE), and the query's spectral fingerprints
+(:mod:`nmrlens.similarity.fingerprint`) search those of the library spectra (13C and/or 1H); with a formula, the candidates are instead *every* molecule of that
 formula (exact filter). Candidates are re-ranked by ``sme``, ``sse``, ``ssr`` or ``combine``
 (:class:`~nmrlens.models.retrieval.CandidateScorer`). The library spectrum of a molecule is its
 experimental one when the build input had it, else its predicted one.
@@ -79,6 +80,26 @@ class Library:
         self.cache_size = cache_size
         self._indexes: dict[str, VectorIndex] = {}
         self._spectra: dict[int, Query] = {}
+        self._arrays: dict[int, dict[str, np.ndarray]] = {}
+
+    @classmethod
+    def open(cls, folder: str | Path, checkpoint: str | None = None) -> "Library":
+        """Open a library folder with the retrieval checkpoint it was built with (or ``checkpoint``).
+
+        Raises:
+            DataNotFoundError: when ``folder`` holds no ``library.sqlite``.
+        """
+        from nmrlens.errors import DataNotFoundError
+
+        folder = Path(folder)
+        if not (folder / "library.sqlite").is_file():
+            raise DataNotFoundError(f"--library: {str(folder)!r} holds no library.sqlite; build one with "
+                                    "`nmrlens library build`")
+        if checkpoint is None:
+            with LibraryStore(folder) as st:
+                ck = st.get_meta("checkpoint")
+            checkpoint = None if (ck is None or str(ck).startswith("shipped:")) else ck
+        return cls(folder, checkpoint=checkpoint)
 
     @property
     def size(self) -> int:
@@ -90,29 +111,35 @@ class Library:
         self.store.close()
 
     def index(self, column: str) -> VectorIndex | None:
-        """The FAISS index of an embedding column (read from disk when current, else built in memory)."""
+        """The FAISS index of an embedding column or a fingerprint (``fp_C``, ``fp_H``): read from disk
+        when current, else built in memory (a partial or older library: index what is stored)."""
+        from nmrlens.library.build import FINGERPRINT_INDEXES, standing_fingerprints
+
         if column in self._indexes:
             return self._indexes[column]
         info = (self.store.get_meta("indexes") or {}).get(column)
         path = self.store.folder / f"index_{column}.faiss"
         if info and path.is_file():
             idx = VectorIndex.load(path, info["kind"])
-            if idx.ntotal == self._count_column(column):
+            if column in FINGERPRINT_INDEXES or idx.ntotal == self._count_column(column):
                 self._indexes[column] = idx
                 return idx
-        ids, mat = self.store.embeddings(column)
+        if column in FINGERPRINT_INDEXES:
+            ids, mat = standing_fingerprints(self.store, FINGERPRINT_INDEXES[column])
+        else:
+            ids, mat = self.store.embeddings(column)
         if not len(ids):
             return None
-        idx = VectorIndex.build(mat, ids, "auto")  # partial or stale library: index what is stored
+        idx = VectorIndex.build(mat, ids, "auto")
         self._indexes[column] = idx
         return idx
 
     def _count_column(self, column: str) -> int:
         return int(self.store.conn.execute(f"SELECT COUNT(*) FROM molecules WHERE {column} IS NOT NULL").fetchone()[0])
 
-    def spectra_of(self, row: LibraryRow) -> Query:
-        """The library spectrum set of a molecule (experimental where stored, else predicted), in the
-        retrieval view (:func:`~nmrlens.models.retrieval.retrieval_view`)."""
+    def standing_spectra(self, row: LibraryRow) -> Query:
+        """The library spectrum set of a molecule as stored: experimental where the build input had
+        it, else predicted (13C and 1H only; multiplicities and nH kept)."""
         q = self._spectra.get(row.id)
         if q is not None:
             return q
@@ -126,17 +153,38 @@ class Library:
             sp = exp.spectrum(nuc) if (src == "experimental" and exp is not None) else pred.spectrum(nuc)
             if sp is not None:
                 spectra.append(sp)
-        from nmrlens.models.retrieval import retrieval_view
-
-        q = retrieval_view(Query(spectra=spectra, smiles=row.smiles, formula=row.formula))
+        q = Query(spectra=spectra, smiles=row.smiles, formula=row.formula)
         if len(self._spectra) >= self.cache_size:
             self._spectra.clear()
+            self._arrays.clear()
         self._spectra[row.id] = q
         return q
 
+    def spectra_of(self, row: LibraryRow) -> Query:
+        """:meth:`standing_spectra` in the retrieval view (:func:`~nmrlens.models.retrieval.retrieval_view`:
+        13C shifts, 1H centres and nH)."""
+        from nmrlens.models.retrieval import retrieval_view
+
+        return retrieval_view(self.standing_spectra(row))
+
+    def peak_arrays_of(self, row: LibraryRow) -> dict[str, np.ndarray]:
+        """``{"13C": array, "1H": array}`` of :func:`~nmrlens.similarity.matched.peak_array` for the
+        standing spectra of a molecule (what the ``ssr`` score compares), cached."""
+        arrays = self._arrays.get(row.id)
+        if arrays is None:
+            from nmrlens.similarity.matched import peak_array
+
+            q = self.standing_spectra(row)
+            arrays = {sp.nucleus: peak_array(sp) for sp in q.spectra}  # type: ignore[arg-type]
+            self._arrays[row.id] = arrays
+        return arrays
+
     # -- S2M -----------------------------------------------------------------------------------------
-    def candidates(self, q_emb: np.ndarray, config: str, *, formula: str | None = None, recall: int = 100) -> list[int]:
-        """Candidate ids for a query embedding (see the module docstring)."""
+    def candidates(self, q_emb: np.ndarray, config: str, *, formula: str | None = None, recall: int = 100,
+                   query: Query | None = None) -> list[int]:
+        """Candidate ids for a query (see the module docstring): ``recall`` from each index, i.e. the
+        molecule and spectrum embeddings of ``q_emb`` and, when ``query`` is given, the spectral
+        fingerprints of its nuclei in ``config``; with a formula, the molecules of that formula."""
         if formula:
             ids = self.store.ids_with_formula(formula)
             if len(ids) > MAX_FORMULA_CANDIDATES:
@@ -144,12 +192,20 @@ class Library:
                 sme = np.asarray([rows[i].emb_mol @ q_emb for i in ids])
                 ids = [ids[j] for j in np.argsort(-sme)[:MAX_FORMULA_CANDIDATES]]
             return ids
+        from nmrlens.similarity.fingerprint import spectrum_fingerprint
+
+        searches: list[tuple[str, np.ndarray]] = [("emb_mol", q_emb), (f"emb_{config}", q_emb)]
+        if query is not None:
+            for ch, nuc in (("C", "13C"), ("H", "1H")):
+                sp = query.spectrum(nuc) if ch in config else None
+                if sp is not None and len(sp):
+                    searches.append((f"fp_{ch}", spectrum_fingerprint(sp)))  # type: ignore[arg-type]
         out: dict[int, None] = {}
-        for col in ("emb_mol", f"emb_{config}"):
+        for col, vec in searches:
             idx = self.index(col)
             if idx is None:
                 continue
-            _, found = idx.search(q_emb[None], recall)
+            _, found = idx.search(vec[None], recall)
             out.update((int(i), None) for i in found[0] if i >= 0)
         return list(out)
 
@@ -168,7 +224,7 @@ class Library:
         sme = np.asarray([r.emb_mol @ q_emb if r.emb_mol is not None else -1.0 for r in rows], dtype=np.float64)
         sse = np.asarray([getattr(r, f"emb_{config}") @ q_emb if getattr(r, f"emb_{config}") is not None else -1.0
                           for r in rows], dtype=np.float64)
-        ssr = ssr_scores(query, [self.spectra_of(r) for r in rows], config, views=True)
+        ssr = ssr_scores(query, [self.peak_arrays_of(r) for r in rows], config)
         combine = self.scorer.combine(sme, sse, ssr, config)
         return rows, {"sme": sme, "sse": sse, "ssr": ssr, "combine": combine}
 
@@ -197,7 +253,7 @@ class Library:
         cfg = spectrum_config(query, config)
         f = normalize_formula(formula) if formula else query.formula
         q_emb = self.scorer.embed_spectra([query], cfg)[0]
-        ids = self.candidates(q_emb, cfg, formula=f, recall=max(recall, k))
+        ids = self.candidates(q_emb, cfg, formula=f, recall=max(recall, k), query=query)
         rows, scores = self.score_candidates(query, ids, cfg, q_emb)
         order = np.argsort(-scores[score], kind="stable")[:k]
         return [Hit(r + 1, rows[j].id, rows[j].smiles, rows[j].formula, rows[j].inchikey, rows[j].name,

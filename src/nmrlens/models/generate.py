@@ -18,9 +18,9 @@ Refinement variants (:data:`VARIANTS`), applied by :func:`refine`:
 - ``raw``: beam order, candidates as decoded (invalid and duplicate SMILES kept);
 - ``rerank_base``: RDKit-invalid and duplicate (canonical isomeric SMILES) candidates removed, and
   with a formula, candidates of another formula removed; beam order otherwise;
-- ``rerank_ssr``: rerank_base re-ordered by the peak-aware similarity (:func:`nmrlens.similarity.peak_similarity`)
+- ``rerank_ssr``: rerank_base re-ordered by the matched spectrum similarity (:mod:`nmrlens.similarity.matched`)
   of each candidate's predicted spectra (:func:`nmrlens.api.predict_many`) with the query's spectra
-  (mean over the nuclei the configuration uses);
+  (weighted geometric mean over the nuclei the configuration uses);
 - ``rerank_sme`` / ``rerank_sse``: re-ordered by the search module's spectrum-to-molecule /
   spectrum-to-spectrum embedding scores (``nmrlens.models.retrieval.CandidateScorer``; unavailable,
   i.e. None, when that module is not installed);
@@ -529,26 +529,28 @@ def _predicted(smiles: Sequence[str], checkpoint: str | None = None) -> list[Any
 
 
 def ssr_scores(query: Any, predictions: Sequence[Any], nuclei: Sequence[str]) -> list[float]:
-    """Mean peak-aware similarity (0..1) of each candidate's predicted spectra with the query's spectra of
-    ``nuclei``; 0 for a candidate without a prediction."""
-    from nmrlens.similarity import peak_similarity
+    """Spectrum similarity (0..1) of each candidate's predicted spectra with the query's spectra of
+    ``nuclei``: the matched similarity per nucleus (:mod:`nmrlens.similarity.matched`), combined as
+    search combines them (:func:`~nmrlens.similarity.matched.combine_nuclei`); 0 for a candidate
+    without a prediction."""
+    from nmrlens.similarity.matched import combine_nuclei, matched_similarity
 
     out = []
     for p in predictions:
-        vals = []
+        vals: dict[str, float | None] = {}
         for nuc in nuclei:
             q = query.spectrum(nuc)
             if q is None or not q.peaks:
                 continue
             s = p.query.spectrum(nuc) if p is not None else None
             if s is None or not s.peaks:
-                vals.append(0.0)
+                vals[nuc] = 0.0
                 continue
             try:
-                vals.append(float(peak_similarity(q, s)))
+                vals[nuc] = matched_similarity(q, s)
             except NmrLensError:
-                vals.append(0.0)
-        out.append(sum(vals) / len(vals) if vals else 0.0)
+                vals[nuc] = 0.0
+        out.append(combine_nuclei(vals) or 0.0)
     return out
 
 

@@ -16,8 +16,9 @@ experimental lists of any source and predicted lists look alike.
 
 - ``sme``: cosine(query-spectrum embedding, molecule embedding);
 - ``sse``: cosine(query-spectrum embedding, embedding of the candidate's predicted spectrum);
-- ``ssr``: peak-aware similarity (:mod:`nmrlens.similarity`) of query and predicted spectrum, the
-  mean over the nuclei of the configuration;
+- ``ssr``: matched similarity (:mod:`nmrlens.similarity.matched`) of the query and the predicted
+  spectrum, using DEPT multiplicities and nH when the query has them; weighted geometric mean over
+  the nuclei of the configuration (:data:`nmrlens.similarity.matched.NUCLEUS_WEIGHTS`);
 - ``combine``: ``w_sme * sme + w_sse * sse + w_ssr * ssr`` with weights per configuration chosen on
   the validation split and stored in the checkpoint sidecar (``extra.fusion``).
 """
@@ -247,31 +248,40 @@ def fuse_scores(sme: np.ndarray, sse: np.ndarray, ssr: np.ndarray, weights: Mapp
     return np.where(np.isfinite(sme) & np.isfinite(sse) & np.isfinite(ssr), out, -np.inf)
 
 
-def ssr_scores(query: Query, predicted: Sequence[Query | None], config: str, *, views: bool = False) -> np.ndarray:
-    """Peak-aware similarity of ``query`` with every predicted spectrum set: mean over the nuclei of ``config``.
+def ssr_scores(query: Query, predicted: Sequence[Query | Mapping[str, np.ndarray] | None], config: str) -> np.ndarray:
+    """Spectrum-spectrum similarity of ``query`` with every candidate's predicted spectra.
 
-    Both sides are compared in the retrieval view (:func:`retrieval_view`; ``views=True`` says the
-    candidates already are). A candidate without a spectrum of a nucleus scores 0 for it; a None
-    candidate scores -inf.
+    Per nucleus of ``config``: the matched similarity (:mod:`nmrlens.similarity.matched`) of the
+    query's spectrum (as given: 13C S/D/T/Q and 1H nH are used when present) with the candidate's;
+    the score is the geometric mean over the nuclei weighted by :data:`nmrlens.similarity.matched.NUCLEUS_WEIGHTS` (1H
+    counts less: experimental 1H lists are often incomplete and lack nH). A candidate is a Query, a mapping
+    ``{"13C": array, "1H": array}`` of :func:`~nmrlens.similarity.matched.peak_array` arrays (as a
+    library keeps them), or None (-inf). A candidate without a spectrum of a nucleus scores 0.
+
+    Raises:
+        SpectrumFormatError: when the query lacks a spectrum the configuration needs.
     """
-    from nmrlens.similarity import peak_similarity_many
+    from nmrlens.similarity.matched import NUCLEUS_WEIGHTS, matched_similarity_many, peak_array
 
     n = len(predicted)
-    out = np.zeros(n)
+    out = np.ones(n)
     ok = np.array([p is not None for p in predicted], dtype=bool)
     nuclei = [nuc for ch, nuc in (("C", "13C"), ("H", "1H")) if ch in config]
+    total_w = sum(NUCLEUS_WEIGHTS[nuc] for nuc in nuclei)
     for nuc in nuclei:
         q = query.spectrum(nuc)
         if q is None:
             raise SpectrumFormatError("query", f"no {nuc} spectrum", f"a {nuc} peak list for configuration {config}")
-        cands = []
+        cands: list[np.ndarray | None] = []
         for p in predicted:
-            if p is not None and not views:
-                p = retrieval_view(p)
-            sp = p.spectrum(nuc) if p is not None else None
-            cands.append(sp if sp is not None else Spectrum1D(nuc))
-        out += peak_similarity_many(retrieval_view(Query(spectra=[q])).spectrum(nuc), cands)  # type: ignore[arg-type]
-    out /= max(1, len(nuclei))
+            if p is None:
+                cands.append(None)
+            elif isinstance(p, Query):
+                sp = p.spectrum(nuc)
+                cands.append(peak_array(sp) if sp is not None else np.zeros((0, 2)))  # type: ignore[arg-type]
+            else:
+                cands.append(p.get(nuc, np.zeros((0, 2))))
+        out *= matched_similarity_many(q, cands) ** (NUCLEUS_WEIGHTS[nuc] / total_w)  # type: ignore[arg-type]
     return np.where(ok, out, -np.inf)
 
 

@@ -33,6 +33,7 @@ from nmrlens.pipeline.candidates import (
 )
 from nmrlens.pipeline.query import load_query, with_formula
 from nmrlens.pipeline.scoring import PARTS, EmbeddingScorer, FusionWeights, SpectrumPredictor, fuse
+from nmrlens.similarity.matched import combine_nuclei
 from nmrlens.spectra.model import Query
 
 __all__ = ["RankedCandidate", "ElucidationResult", "Elucidator", "MAX_K", "MAX_POOL", "MAX_BEAM", "library_source"]
@@ -358,12 +359,10 @@ class Elucidator:
         out = []
         for i, c in enumerate(pool):
             parts: dict[str, float | None] = {p: None for p in PARTS}
-            vals = [sims[key][i] for key in ("c13", "h1") if key in sims]
             for key in ("c13", "h1"):
                 if key in sims:
                     parts[key] = sims[key][i]
-            good = [v for v in vals if v is not None]
-            parts["ssr"] = sum(good) / len(good) if good else None
+            parts["ssr"] = combine_nuclei({"13C": parts["c13"], "1H": parts["h1"]})
             parts["library"] = lib_sims[i]
             for key in ("sme", "sse"):
                 if key in emb:
@@ -398,3 +397,4 @@ def _bounded(name: str, value: Any, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise SpectrumFormatError(name, value, f"a whole number in {lo}..{hi}")
     return int(value)
+

@@ -5,9 +5,10 @@ Score parts (all 0..1, higher is better; a part a candidate has no value for is 
 =========  ================================================================================
 part       meaning
 =========  ================================================================================
-c13, h1    peak-aware similarity (:func:`nmrlens.similarity.peak_similarity`) of the observed
-           spectrum with the candidate's *predicted* spectrum (shift model)
-ssr        mean of c13 and h1 over the nuclei the query has (spectrum-spectrum, predicted)
+c13, h1    matched similarity (:mod:`nmrlens.similarity.matched`) of the observed spectrum with
+           the candidate's *predicted* spectrum (shift model); 13C S/D/T/Q and 1H nH count when given
+ssr        geometric mean of c13 and h1 over the nuclei the query has, weighted as search weighs
+           them (:func:`nmrlens.similarity.matched.combine_nuclei`)
 library    similarity of the observed spectra with the library entry's *experimental* spectra
 sme, sse   spectrum-to-molecule / spectrum-to-spectrum embedding scores of the search module's
            ``CandidateScorer`` (mapped to 0..1), when that module is installed
@@ -93,7 +94,7 @@ class SpectrumPredictor:
     @staticmethod
     def similarities(query: Query, predicted: Sequence[Query | None]) -> dict[str, list[float | None]]:
         """Per nucleus of the query ("c13", "h1"): similarity of each predicted spectrum (None: no prediction)."""
-        from nmrlens.similarity import peak_similarity_many, prepare_spectrum
+        from nmrlens.similarity.matched import matched_similarity_many
 
         out: dict[str, list[float | None]] = {}
         for nuc, key in (("13C", "c13"), ("1H", "h1")):
@@ -105,7 +106,7 @@ class SpectrumPredictor:
             have = [(i, s) for i, s in have if s is not None]
             if have:
                 try:
-                    sims = peak_similarity_many(prepare_spectrum(obs), [s for _, s in have])
+                    sims = matched_similarity_many(obs, [s for _, s in have])
                     for (i, _), v in zip(have, sims):
                         vals[i] = float(v)
                 except NmrLensError as exc:

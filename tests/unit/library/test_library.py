@@ -79,6 +79,7 @@ def test_build_interrupt_resume_and_search(tmp_path, ckpt) -> None:  # noqa: ANN
         info = st.get_meta("indexes")
         row = st.rows([0])[0]
     assert info["emb_mol"] == {"kind": "flat", "ntotal": len(SMILES)}
+    assert info["fp_C"]["ntotal"] == len(SMILES) and (out / "index_fp_C.faiss").is_file()
     assert row.sources == {"13C": "experimental", "1H": "experimental"} and row.experimental is not None
     assert json.loads(row.predicted)["spectra"][0]["nucleus"] == "13C"
     # running again changes nothing
@@ -105,6 +106,10 @@ def test_search_ranks_a_molecule_with_its_own_spectrum_first(tmp_path, ckpt) -> 
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
     only = lib.search(Query(spectra=q.spectra), k=5, formula=row.formula)
     assert {h.formula for h in only} == {row.formula}
+    # the spectral fingerprint recalls the molecule whatever the (tiny, untrained) embeddings say
+    q_emb = lib.scorer.embed_spectra([q], "C")[0]
+    assert row.id in lib.candidates(q_emb, "C", recall=1, query=lib.standing_spectra(row))
+    assert len(lib.candidates(q_emb, "C", recall=1)) <= 2
     m2s = lib.search_molecule(row.smiles, k=3, config="C")
     assert len(m2s) == 3 and m2s[0].scores["sme"] >= m2s[1].scores["sme"]
     with pytest.raises(NmrLensError, match="score"):
@@ -136,3 +141,23 @@ def test_ray_engine_is_guarded_and_local_engine_maps() -> None:
     assert list(get_engine("local").map(lambda a, b: a + b, [(0, (1, 2)), (1, (3, 4))])) == [(0, 3), (1, 7)]
     with pytest.raises(NmrLensError, match="engine"):
         get_engine("spark")
+
+
+def test_api_search_opens_the_library_with_its_checkpoint(tmp_path, ckpt) -> None:  # noqa: ANN001
+    from nmrlens import api
+    from nmrlens.errors import DataNotFoundError
+
+    rec = write_records(tmp_path / "mols.jsonl")
+    out = tmp_path / "lib"
+    build_library(rec, out, checkpoint=ckpt, chunk_size=8)
+    lib = Library.open(out)
+    row = lib.store.rows([2])[2]
+    spectra = lib.standing_spectra(row).spectra
+    lib.close()
+    hits = api.search(Query(spectra=spectra), out, k=3, score="ssr")
+    assert hits[0].smiles == row.smiles and len(hits) == 3
+    assert api.search(Query(spectra=spectra), out, formula=row.formula)[0].formula == row.formula
+    assert len(api.search_molecule(row.smiles, out, k=2, config="C")) == 2
+    with pytest.raises(DataNotFoundError, match="library.sqlite"):
+        api.search(Query(spectra=spectra), tmp_path / "nowhere")
+    api.library.cache_clear()

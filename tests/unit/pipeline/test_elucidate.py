@@ -32,7 +32,7 @@ def test_benzyl_acetate_ranks_first_with_its_spectra(predictor: LookupPredictor)
     assert res.n_proposed == 7  # the ListSource already drops CCO for the formula
     top = res.candidates[0]
     assert top.parts["c13"] is not None and top.parts["h1"] is not None
-    assert top.parts["ssr"] == pytest.approx((top.parts["c13"] + top.parts["h1"]) / 2)
+    assert top.parts["ssr"] == pytest.approx(top.parts["c13"] ** (1 / 1.2) * top.parts["h1"] ** (0.2 / 1.2))
     assert top.score == pytest.approx(top.parts["ssr"])  # the only available part
     assert top.assignment is not None and res.candidates[3].assignment is None  # assign_top = 3
     assert res.query.formula == "C9H10O2"
