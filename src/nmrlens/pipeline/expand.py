@@ -133,20 +133,31 @@ class NeighbourSource:
     """Neighbours of the best candidates found so far (a second-stage source, see
     :meth:`nmrlens.pipeline.Elucidator.run`).
 
+    The pipeline runs it for up to ``rounds`` rounds (a greedy local search: each round expands the
+    best candidates not expanded yet, after the previous round's neighbours were scored) and stops
+    early when a round brings nothing new or ``time_budget_s`` seconds have passed since the query
+    started.
+
     Args:
-        seeds: how many of the best first-stage candidates are expanded.
+        seeds: how many of the best candidates are expanded per round.
         per_seed: at most this many neighbours per seed.
+        rounds: rounds of expansion (1 = the neighbours of the first ranking only).
+        time_budget_s: no new round after this many seconds from the start of the query (None: no limit).
     """
 
     name = "expand"
 
-    def __init__(self, seeds: int = 3, per_seed: int = 60) -> None:
+    def __init__(self, seeds: int = 3, per_seed: int = 60, rounds: int = 1, time_budget_s: float | None = None) -> None:
         if not 1 <= int(seeds) <= 50:
             raise NmrLensError(f"seeds: got {seeds!r}, expected 1..50")
         if not 1 <= int(per_seed) <= MAX_NEIGHBOURS:
             raise NmrLensError(f"per_seed: got {per_seed!r}, expected 1..{MAX_NEIGHBOURS}")
+        if not 1 <= int(rounds) <= 20:
+            raise NmrLensError(f"rounds: got {rounds!r}, expected 1..20")
         self.seeds = int(seeds)
         self.per_seed = int(per_seed)
+        self.rounds = int(rounds)
+        self.time_budget_s = None if time_budget_s is None else float(time_budget_s)
 
     def expand(self, smiles: Sequence[str]) -> list[Any]:
         """Candidates from the neighbours of the first ``seeds`` SMILES (best first)."""

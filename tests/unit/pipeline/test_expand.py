@@ -75,3 +75,39 @@ def test_library_hits_are_not_expanded() -> None:
     Elucidator([lib, ListSource(["CCOC(=O)c1ccccc1", "COC(=O)c1cccc(C)c1"], name="generate")],
                predictor=LookupPredictor(), expander=Spy()).run(EXAMPLE_TXT.read_text(), formula="C9H10O2")  # type: ignore[arg-type]
     assert calls == [["COC(=O)c1cccc(C)c1"]]
+
+
+class _Chain(NeighbourSource):
+    """A fake expander with fixed neighbours, recording what it was asked to expand."""
+
+    MOVES = {"COc1ccc(C(C)=O)cc1": ["CCOC(=O)c1ccccc1"], "CCOC(=O)c1ccccc1": [BENZYL_ACETATE]}
+
+    def __init__(self, **kw) -> None:  # noqa: ANN003
+        super().__init__(seeds=1, **kw)
+        self.calls: list[list[str]] = []
+
+    def expand(self, smiles):  # noqa: ANN001, ANN201
+        from nmrlens.pipeline.candidates import make_candidate
+
+        self.calls.append(list(smiles))
+        return [make_candidate(n, self.name) for s in smiles for n in self.MOVES.get(s, [])]
+
+
+def test_rounds_of_local_search_walk_to_the_answer() -> None:
+    start = [ListSource(["COc1ccc(C(C)=O)cc1"], name="generate")]
+    one = _Chain(rounds=1)
+    res = Elucidator(start, predictor=LookupPredictor(), expander=one).run(  # type: ignore[arg-type]
+        EXAMPLE_TXT.read_text(), formula="C9H10O2")
+    assert BENZYL_ACETATE not in [c.smiles for c in res.candidates] and len(one.calls) == 1
+    three = _Chain(rounds=3)
+    res = Elucidator(start, predictor=LookupPredictor(), expander=three).run(  # type: ignore[arg-type]
+        EXAMPLE_TXT.read_text(), formula="C9H10O2")
+    assert res.candidates[0].smiles == BENZYL_ACETATE and res.n_proposed == 3
+    # round 2 expanded the best new candidate; round 3 had no seed with an unseen neighbour left
+    assert three.calls[:2] == [["COc1ccc(C(C)=O)cc1"], ["CCOC(=O)c1ccccc1"]]
+    # a spent time budget stops after the first round
+    quick = _Chain(rounds=3, time_budget_s=0.0)
+    Elucidator(start, predictor=LookupPredictor(), expander=quick).run(EXAMPLE_TXT.read_text(), formula="C9H10O2")  # type: ignore[arg-type]
+    assert len(quick.calls) == 1
+    with pytest.raises(NmrLensError, match="rounds"):
+        NeighbourSource(rounds=0)
