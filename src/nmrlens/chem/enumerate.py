@@ -1,6 +1,6 @@
 """Virtual/decoy molecules by BRICS recombination of a molecule set.
 
-:func:`enumerate_brics` cuts every input molecule into BRICS fragments (RDKit ``BRICS.BRICSDecompose``)
+:func:`enumerate_brics` cuts every input molecule into its BRICS leaf fragments (RDKit ``BRICS.BreakBRICSBonds``)
 and joins random fragments again with the BRICS reverse reactions until a complete molecule (no
 attachment point left) comes out. Products are sanitised, filtered (only ``elements``, at most
 ``max_heavy_atoms`` heavy atoms, one connected component), deduplicated by canonical isomeric
@@ -53,7 +53,11 @@ def brics_fragments(smiles: Iterable[str], *, max_fragments: int = MAX_FRAGMENTS
             bad += 1
             continue
         try:
-            frags.update(BRICS.BRICSDecompose(mol, keepNonLeafNodes=False))
+            # the leaf fragments of BRICSDecompose(mol, keepNonLeafNodes=False), in linear time: that
+            # function explores every partial decomposition first (hours and > 18 GB of memory on
+            # the 54k nmrshiftdb2 molecules), BreakBRICSBonds cuts every BRICS bond at once
+            broken = BRICS.BreakBRICSBonds(mol)
+            frags.update(Chem.MolToSmiles(f) for f in Chem.GetMolFrags(broken, asMols=True))
         except Exception:  # RDKit raises RuntimeError/ValueError on odd molecules
             bad += 1
     if bad:

@@ -23,16 +23,6 @@ from nmrlens.similarity.nmrpeak import (  # noqa: F401
     prepare_spectrum,
 )
 
-__all__ = [
-    "SIGMA_C",
-    "TAU_C",
-    "SIGMA_H",
-    "TAU_H",
-    "J_SCALE_HZ",
-    "STAGE2_DAMPING",
-    "MAX_EXPANDED",
-    "PreparedSpectrum",
-    "prepare_spectrum",
-    "peak_similarity",
-    "peak_similarity_many",
-]
+from nmrlens.similarity.nmrpeak import __all__ as _NMRPEAK_ALL
+
+__all__ = list(_NMRPEAK_ALL)

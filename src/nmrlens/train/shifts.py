@@ -60,6 +60,8 @@ class TrainSection:
     unassigned_max_residual_c13: float = 0.0   # ppm; matched 13C targets further than this from the prediction get weight 0 (0 = off)
     unassigned_max_residual_h1: float = 0.0    # ppm; the same for 1H
     init_checkpoint: str = ""                  # start from these weights (e.g. weights/shifts_v1 as the matching teacher)
+    teacher_checkpoint: str = ""               # match unassigned peak lists to this model's predictions (fixed,
+                                               # e.g. the shifts_v2_ens ensemble) instead of the model in training
     nll_weight: float = 0.1
     seed: int = 0
     threads: int = 2
@@ -195,6 +197,7 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
         model.c13_sigma_cal.fill_(1.0)
         model.h1_sigma_cal.fill_(1.0)
         log.info("initialised from %s", tc.init_checkpoint)
+    teacher_pred = _teacher_predictions(tc.teacher_checkpoint, train_items, tc.bf16) if tc.teacher_checkpoint else None
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     use_unassigned = tc.unassigned_c13 or tc.unassigned_h1
     n_steps = sum(math.ceil(len(train_assigned if (e < tc.warmup_epochs or not use_unassigned) else train_items)
@@ -213,15 +216,19 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
             batch = [pool[i] for i in order[start:start + tc.batch_size]]
             g = collate_graphs([dp.graph for dp in batch])
             out = model(g, bf16=tc.bf16)
-            c_t, h_t, matched = batch_targets(batch, out.c13_mu.detach().numpy(), out.h1_mu.detach().numpy(),
-                                              use_c13=tc.unassigned_c13, use_h1=tc.unassigned_h1)
+            if teacher_pred is not None:
+                ref_c = np.concatenate([teacher_pred[id(dp)][0] for dp in batch])
+                ref_h = np.concatenate([teacher_pred[id(dp)][1] for dp in batch])
+            else:
+                ref_c, ref_h = out.c13_mu.detach().numpy(), out.h1_mu.detach().numpy()
+            c_t, h_t, matched = batch_targets(batch, ref_c, ref_h, use_c13=tc.unassigned_c13, use_h1=tc.unassigned_h1)
             w = np.where(matched, tc.unassigned_weight, 1.0)
             wc, wh = w.copy(), w.copy()
             if tc.unassigned_max_residual_c13 > 0:
-                far = np.abs(np.nan_to_num(c_t - out.c13_mu.detach().numpy())) > tc.unassigned_max_residual_c13
+                far = np.abs(np.nan_to_num(c_t - ref_c)) > tc.unassigned_max_residual_c13
                 wc[matched & far] = 0.0
             if tc.unassigned_max_residual_h1 > 0:
-                far = np.abs(np.nan_to_num(h_t - out.h1_mu.detach().numpy())) > tc.unassigned_max_residual_h1
+                far = np.abs(np.nan_to_num(h_t - ref_h)) > tc.unassigned_max_residual_h1
                 wh[matched & far] = 0.0
             lc, nc = _loss(out.c13_mu, out.c13_sigma, c_t, wc, c_scale, tc.nll_weight)
             lh, nh = _loss(out.h1_mu, out.h1_sigma, h_t, wh, h_scale, tc.nll_weight)
@@ -264,6 +271,35 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
     }
     save_checkpoint(model, out_dir / "best", force=True, training_data=training_data, metrics=metrics)
     return metrics
+
+
+def _teacher_predictions(checkpoint: str, items: Sequence[ShiftDatapoint], bf16: bool,
+                         batch_size: int = 256) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per datapoint (keyed by ``id``): the teacher's 13C and 1H predictions (ppm) for every node of
+    its graph, computed once. The teacher is any shift checkpoint (a model or an ensemble)."""
+    import torch
+
+    from nmrlens.models.checkpoint import load_checkpoint, weights_path
+    from nmrlens.nn.graph import collate_graphs
+
+    path = Path(checkpoint)
+    if not path.with_suffix(".json").exists() and "/" not in checkpoint:
+        path = weights_path(checkpoint)
+    teacher, _ = load_checkpoint(path)
+    teacher.eval()
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    with torch.no_grad():
+        for start in range(0, len(items), batch_size):
+            part = items[start:start + batch_size]
+            res = teacher(collate_graphs([dp.graph for dp in part]), bf16=bf16)
+            c, h = res.c13_mu.float().numpy(), res.h1_mu.float().numpy()
+            k = 0
+            for dp in part:
+                n = dp.graph.n_atoms
+                out[id(dp)] = (c[k:k + n], h[k:k + n])
+                k += n
+    log.info("teacher %s: predictions for %d molecules", checkpoint, len(out))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

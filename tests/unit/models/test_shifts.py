@@ -103,6 +103,24 @@ def test_batch_targets_matches_unassigned_peaks() -> None:
     assert matched.tolist() == [True, True, False]
 
 
+def test_teacher_predictions_follow_the_graph_nodes(tmp_path: Path) -> None:
+    from nmrlens.train.shifts import _teacher_predictions
+
+    torch.manual_seed(0)
+    teacher = ShiftModel(hidden=16, layers=1, head_hidden=16).eval()
+    save_checkpoint(teacher, tmp_path / "t")
+    dps = [ShiftDatapoint(i, "train", g, np.arange(g.n_atoms), np.full(g.n_atoms, np.nan), np.full(g.n_atoms, np.nan))
+           for i, g in enumerate(_graphs())]
+    got = _teacher_predictions(str(tmp_path / "t"), dps, bf16=False, batch_size=2)  # batches split molecules apart
+    with torch.no_grad():
+        ref = teacher(collate_graphs([dp.graph for dp in dps]))
+    c = np.concatenate([got[id(dp)][0] for dp in dps])
+    h = np.concatenate([got[id(dp)][1] for dp in dps])
+    np.testing.assert_allclose(c, ref.c13_mu.numpy(), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(h, ref.h1_mu.numpy(), rtol=1e-5, atol=1e-5)
+    assert all(got[id(dp)][0].shape == (dp.graph.n_atoms,) for dp in dps)
+
+
 def test_half_precision_checkpoint(tmp_path: Path) -> None:
     torch.manual_seed(2)
     model = ShiftModel(hidden=32, layers=2, head_hidden=32).eval()
