@@ -84,5 +84,7 @@ def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint:
     metrics = {k: v for k, v in res.items() if not k.startswith("_")}
     metrics["n_molecules"] = len(items)
     metrics["n_records_seen_in_training"] = seen
-    metrics["checkpoint"] = str(checkpoint or "shipped shifts_v2")
+    from nmrlens.models.shifts import DEFAULT_CHECKPOINT
+
+    metrics["checkpoint"] = str(checkpoint or f"shipped {DEFAULT_CHECKPOINT}")
     return metrics
