@@ -87,6 +87,14 @@ def test_1h_compares_protons_when_every_nh_is_known_else_multiplets() -> None:
         matched_similarity(h1((7.25, None), (2.35, 3)), pred2))
 
 
+def test_huge_1h_lists_fall_back_to_multiplets() -> None:
+    from nmrlens.similarity import matched
+
+    big = h1(*[(1.0 + 0.01 * k, 3) for k in range(150)])  # 450 protons
+    assert matched.MAX_PROTONS < 450
+    assert matched_similarity(big, big) == 1.0  # compared multiplet by multiplet, still exact for identity
+
+
 def test_unmatched_peaks_cost_on_either_side() -> None:
     q = c13(100.0, 50.0)
     assert matched_similarity(q, c13(100.0, 50.0, 20.0)) < 1.0

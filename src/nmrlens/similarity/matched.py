@@ -42,6 +42,9 @@ __all__ = ["MatchParams", "C13_PARAMS", "H1_PARAMS", "NUCLEUS_WEIGHTS", "combine
            "matched_similarity_many"]
 
 _MULT_INDEX = {"S": 0, "D": 1, "T": 2, "Q": 3}
+#: Largest number of protons (sum of nH) compared proton by proton; larger 1H lists (polymers, bad
+#: integrals) are compared multiplet by multiplet, which bounds the assignment's cost.
+MAX_PROTONS = 300
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,8 @@ def _protons(a: np.ndarray) -> np.ndarray:
 def _score(q: np.ndarray, c: np.ndarray, prm: MatchParams, is_1h: bool) -> float:
     from scipy.optimize import linear_sum_assignment
 
-    if is_1h and len(q) and len(c) and bool((q[:, 1] >= 1).all()):
+    if (is_1h and len(q) and len(c) and bool((q[:, 1] >= 1).all())
+            and q[:, 1].sum() <= MAX_PROTONS and np.maximum(c[:, 1], 1).sum() <= MAX_PROTONS):
         q, c = _protons(q), _protons(c)
 
     nq, nc = len(q), len(c)
