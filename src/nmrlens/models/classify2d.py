@@ -69,7 +69,7 @@ SUBSTRUCTURE_CLASSES: tuple[str, ...] = ("fattyacids", "indol", "steroids")
 #: Shipped checkpoint per task (stems under nmrlens/weights).
 DEFAULT_CHECKPOINTS: dict[str, str] = {
     "substructure": "classify2d_substructure_v1",
-    "superclass": "classify2d_superclass_v1",
+    "superclass": "classify2d_superclass_v2",
     "simulated": "classify2d_sim_v1",
     "simulated_small": "classify2d_sim_small_v1",
 }
