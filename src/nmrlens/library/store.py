@@ -204,7 +204,8 @@ class LibraryStore:
         molecule that has one, by id: the experimental spectrum where ``sources`` says so, else the
         predicted one. Shifts in ppm (1H: multiplet centres); labels: 13C S/D/T/Q as 0-3, 1H nH; -1
         where unknown. Read straight from the stored JSON (fast enough for a million rows)."""
-        mult_index = {"S": 0, "D": 1, "T": 2, "Q": 3}
+        from nmrlens.similarity.matched import MULT_INDEX
+
         q = "SELECT id, predicted, experimental, sources FROM molecules ORDER BY id"
         for rid, pred, exp, sources in self.conn.execute(q):
             src = json.loads(sources or "{}").get(nucleus)
@@ -220,7 +221,7 @@ class LibraryStore:
                 labels = np.array([-1 if p.get("nH") is None else p["nH"] for p in peaks], dtype=np.float64)
             else:
                 shifts = np.array([p["shift"] for p in peaks], dtype=np.float64)
-                labels = np.array([mult_index.get(p.get("mult") or "", -1) for p in peaks], dtype=np.float64)
+                labels = np.array([MULT_INDEX.get(p.get("mult") or "", -1) for p in peaks], dtype=np.float64)
             yield rid, shifts, labels
 
     def iter_rows(self) -> Iterator[tuple[int, str, str, str]]:

@@ -261,13 +261,12 @@ def ssr_scores(query: Query, predicted: Sequence[Query | Mapping[str, np.ndarray
     Raises:
         SpectrumFormatError: when the query lacks a spectrum the configuration needs.
     """
-    from nmrlens.similarity.matched import NUCLEUS_WEIGHTS, matched_similarity_many, peak_array
+    from nmrlens.similarity.matched import combine_nuclei, matched_similarity_many, peak_array
 
     n = len(predicted)
-    out = np.ones(n)
     ok = np.array([p is not None for p in predicted], dtype=bool)
     nuclei = [nuc for ch, nuc in (("C", "13C"), ("H", "1H")) if ch in config]
-    total_w = sum(NUCLEUS_WEIGHTS[nuc] for nuc in nuclei)
+    per_nucleus: dict[str, np.ndarray] = {}
     for nuc in nuclei:
         q = query.spectrum(nuc)
         if q is None:
@@ -281,7 +280,10 @@ def ssr_scores(query: Query, predicted: Sequence[Query | Mapping[str, np.ndarray
                 cands.append(peak_array(sp) if sp is not None else np.zeros((0, 2)))  # type: ignore[arg-type]
             else:
                 cands.append(p.get(nuc, np.zeros((0, 2))))
-        out *= matched_similarity_many(q, cands) ** (NUCLEUS_WEIGHTS[nuc] / total_w)  # type: ignore[arg-type]
+        per_nucleus[nuc] = matched_similarity_many(q, cands)  # type: ignore[arg-type]
+    out = combine_nuclei(per_nucleus)
+    if out is None:
+        out = np.ones(n)
     return np.where(ok, out, -np.inf)
 
 

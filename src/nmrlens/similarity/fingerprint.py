@@ -34,7 +34,6 @@ C13_DIM = 5 * _C_NB
 H1_DIM = _H_NB
 _C_CENTRES = (np.arange(_C_NB) + 0.5) * _C_BIN
 _H_CENTRES = (np.arange(_H_NB) + 0.5) * _H_BIN
-_MULT_INDEX = {"S": 0, "D": 1, "T": 2, "Q": 3}
 
 
 def fingerprint_dim(nucleus: str) -> int:
@@ -64,13 +63,10 @@ def spectrum_fingerprint(spectrum: Spectrum1D | None, nucleus: str | None = None
     dim = fingerprint_dim(str(nuc))
     if spectrum is None or not spectrum.peaks:
         return np.zeros(dim, dtype=np.float32)
-    shifts = np.array([p.shift for p in spectrum.peaks], dtype=np.float64)
-    if nuc == "1H":
-        labels = np.array([-1 if m.nH is None else m.nH for m in spectrum.peaks], dtype=np.float64)  # type: ignore[union-attr]
-    else:
-        labels = np.array([_MULT_INDEX.get(getattr(p, "mult", None) or "", -1) for p in spectrum.peaks],
-                          dtype=np.float64)
-    return fingerprint_from_arrays(str(nuc), shifts, labels)
+    from nmrlens.similarity.matched import peak_array
+
+    arr = peak_array(spectrum)
+    return fingerprint_from_arrays(str(nuc), arr[:, 0], arr[:, 1])
 
 
 def fingerprint_from_arrays(nucleus: str, shifts: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -31,17 +31,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from nmrlens.errors import SpectrumFormatError
 from nmrlens.spectra.model import Spectrum1D
 
-__all__ = ["MatchParams", "C13_PARAMS", "H1_PARAMS", "NUCLEUS_WEIGHTS", "combine_nuclei", "params_for", "peak_array", "matched_similarity",
+__all__ = ["MatchParams", "C13_PARAMS", "H1_PARAMS", "NUCLEUS_WEIGHTS", "MULT_INDEX", "combine_nuclei", "params_for", "peak_array", "matched_similarity",
            "matched_similarity_many"]
 
-_MULT_INDEX = {"S": 0, "D": 1, "T": 2, "Q": 3}
+#: 13C multiplicity letter -> label of the peak arrays (number of attached H).
+MULT_INDEX: dict[str, int] = {"S": 0, "D": 1, "T": 2, "Q": 3}
 #: Largest number of protons (sum of nH) compared proton by proton; larger 1H lists (polymers, bad
 #: integrals) are compared multiplet by multiplet, which bounds the assignment's cost.
 MAX_PROTONS = 300
@@ -83,17 +84,23 @@ H1_PARAMS = MatchParams(cap=1.0, scale=0.3, power=1.5, nh_penalty=1.0)
 NUCLEUS_WEIGHTS: dict[str, float] = {"13C": 1.0, "1H": 0.2}
 
 
-def combine_nuclei(scores: dict[str, float | None]) -> float | None:
+def combine_nuclei(scores: Mapping[str, float | np.ndarray | None]) -> float | np.ndarray | None:
     """Weighted geometric mean (:data:`NUCLEUS_WEIGHTS`) of per-nucleus scores in [0, 1]
-    (``{"13C": s, "1H": s}``; None entries are left out); None when there is none."""
-    num = den = 0.0
-    for nuc, v in scores.items():
-        if v is None:
-            continue
-        w = NUCLEUS_WEIGHTS.get(nuc, 1.0)
-        num += w * math.log(max(float(v), 1e-300))
-        den += w
-    return math.exp(num / den) if den > 0 else None
+    (``{"13C": s, "1H": s}``, each a number or an array of one score per candidate; None entries are
+    left out); a 0 for any nucleus gives 0. None when there is no score."""
+    num: float | np.ndarray = 0.0
+    den = 0.0
+    with np.errstate(divide="ignore"):
+        for nuc, v in scores.items():
+            if v is None:
+                continue
+            w = NUCLEUS_WEIGHTS.get(nuc, 1.0)
+            num = num + w * np.log(np.asarray(v, dtype=np.float64))
+            den += w
+    if den <= 0:
+        return None
+    out = np.exp(num / den)
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def params_for(nucleus: str) -> MatchParams:
@@ -116,7 +123,7 @@ def peak_array(spectrum: Spectrum1D) -> np.ndarray:
             out[k] = (m.shift, -1 if m.nH is None else m.nH)  # type: ignore[union-attr]
     else:
         for k, p in enumerate(spectrum.peaks):
-            out[k] = (p.shift, _MULT_INDEX.get(getattr(p, "mult", None) or "", -1))
+            out[k] = (p.shift, MULT_INDEX.get(getattr(p, "mult", None) or "", -1))
     return out
 
 
