@@ -63,3 +63,4 @@ def save_tiny(path: Path) -> str:
 
     gen, _ = tiny_generator()
     return str(save_checkpoint(gen.model, path / "tiny_generate", force=True))
+

@@ -291,7 +291,8 @@ def generator(checkpoint: str | None = None) -> Any:
 
 
 def generate(query: Query, *, formula: str | None = None, config: str | None = None, beam: int = 10, k: int = 10,
-             variant: str = "rerank_combine", constrain_formula: bool = True, checkpoint: str | None = None) -> list[Any]:
+             variant: str = "rerank_combine", constrain_formula: bool = True, constrain_valid: bool = True,
+             checkpoint: str | None = None) -> list[Any]:
     """Generate candidate structures (de novo) from a query's 13C and/or 1H spectra and formula.
 
     Args:
@@ -301,6 +302,9 @@ def generate(query: Query, *, formula: str | None = None, config: str | None = N
         beam: beam width (1..100); k: candidates returned; variant: refinement variant
             (see :data:`nmrlens.models.generate.VARIANTS`).
         constrain_formula: restrict decoding to the formula's heavy atoms (with a formula only).
+        constrain_valid: decode only continuations that keep every atom within its valence and let a
+            hypothesis end only as a molecule RDKit accepts (of exactly the formula, with one);
+            fewer than ``k`` candidates (even none) come back when the beam finds no valid end.
 
     Returns:
         Up to ``k`` :class:`nmrlens.models.generate.Candidate` objects, best first (canonical isomeric
@@ -324,4 +328,4 @@ def generate(query: Query, *, formula: str | None = None, config: str | None = N
             raise InvalidMoleculeError(f"formula: got {formula!r}, expected a neutral formula such as C9H10O2")
         query = query.with_(formula=format_formula(counts))
     return generator(checkpoint).generate(query, config=config, beam=beam, k=k, variant=variant,
-                                          constrain_formula=constrain_formula)
+                                          constrain_formula=constrain_formula, constrain_valid=constrain_valid)

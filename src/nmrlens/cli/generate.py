@@ -30,6 +30,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("-k", type=int, default=10, help="number of candidates to print (default 10)")
     p.add_argument("--variant", default="rerank_combine", choices=VARIANTS, help="refinement variant (default rerank_combine)")
     p.add_argument("--no-constraint", action="store_true", help="do not constrain decoding by the formula's heavy atoms")
+    p.add_argument("--no-valid-constraint", action="store_true",
+                   help="do not restrict decoding to valence-respecting SMILES that end as valid molecules")
     p.add_argument("--checkpoint", help="generation-model checkpoint (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
@@ -46,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     except TypeError:
         raise NmrLensError(f"--nucleus: not used by the format of {args.query!r}; it applies to acs and csv text only") from None
     cands = api.generate(query, formula=args.formula, config=args.config, beam=args.beam, k=args.k,
-                         variant=args.variant, constrain_formula=not args.no_constraint, checkpoint=args.checkpoint)
+                         variant=args.variant, constrain_formula=not args.no_constraint,
+                         constrain_valid=not args.no_valid_constraint, checkpoint=args.checkpoint)
     if args.json:
         out = [{"rank": i + 1, "smiles": c.smiles, "formula": c.formula, "inchikey": c.inchikey,
                 "logp": round(c.logp, 4), "beam_rank": c.beam_rank + 1,

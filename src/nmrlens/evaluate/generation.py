@@ -9,7 +9,8 @@ beam (width ``beam``) is refined by each variant of :data:`nmrlens.models.genera
   stereo-aware) is among the first k candidates; ``..._topology``: the same for the first InChIKey
   block (connectivity only). None for a variant whose scores are unavailable (sme/sse without the
   search module) and for configurations without queries.
-- ``valid_fraction``: RDKit-valid share of all raw beam candidates; ``n_queries.<config>``;
+- ``valid_fraction``: RDKit-valid share of all raw beam candidates; ``candidates_per_query``: raw beam
+  candidates per query (the beam width, less hypotheses that found no valid end); ``n_queries.<config>``;
   ``seconds_per_query``: wall time of beam search + refinement per query (2-core CPU).
 
 ``simulate=True`` (Python only) replaces each query's spectra by the shift model's prediction for
@@ -66,8 +67,9 @@ def _simulated(items: list[tuple[Any, str, str]]) -> list[tuple[Any, str, str]]:
 
 def collect(data: Path, *, limit: int | None = None, checkpoint: str | None = None, beam: int = 10,
             configs: Sequence[str] | None = None, simulate: bool = False, which: str = "held_out",
-            batch_size: int = 16) -> dict[str, Any]:
-    """Beam candidates with all re-ranking scores per (query, config): the raw material of :func:`score`."""
+            batch_size: int = 16, constrain_valid: bool = True) -> dict[str, Any]:
+    """Beam candidates with all re-ranking scores per (query, config): the raw material of :func:`score`
+    (``constrain_valid``: the decoder's validity constraint, :class:`~nmrlens.models.generate.EndCheck`)."""
     import torch
 
     from nmrlens.models.generate import Generator, _predicted, candidate_scorer, refine, rerank_base
@@ -97,7 +99,8 @@ def collect(data: Path, *, limit: int | None = None, checkpoint: str | None = No
         if not picked:
             continue
         t0 = time.perf_counter()
-        beams = gen.beams([p[0] for p in picked], [cfg] * len(picked), beam=beam, batch_size=batch_size)
+        beams = gen.beams([p[0] for p in picked], [cfg] * len(picked), beam=beam, batch_size=batch_size,
+                          constrain_valid=constrain_valid)
         uniq = sorted({c.smiles for cs, p in zip(beams, picked)
                        for c in rerank_base(cs, p[0].formula if "F" in cfg else None)})
         preds = dict(zip(uniq, _predicted(uniq)))
@@ -150,6 +153,7 @@ def score(collected: Mapping[str, Any], weights: Mapping[str, float] | None = No
                         metrics[name] = sum(x < k for x in ranks) / len(ranks)  # type: ignore[operator]
     n = len(rows)
     metrics["valid_fraction"] = collected["n_valid"] / collected["n_raw"] if collected["n_raw"] else None
+    metrics["candidates_per_query"] = collected["n_raw"] / n if n else None
     metrics["seconds_per_query"] = collected["seconds"] / n if n else None
     metrics["n_records"] = collected["n_items"]
     metrics["search_scores_available"] = bool(collected["scorer"])
@@ -158,7 +162,7 @@ def score(collected: Mapping[str, Any], weights: Mapping[str, float] | None = No
 
 def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint: str | None = None,
              beam: int = 10, configs: Sequence[str] | None = None, simulate: bool = False,
-             which: str = "held_out") -> dict[str, Any]:
+             which: str = "held_out", constrain_valid: bool = True) -> dict[str, Any]:
     """Generation metrics on the held-out records of ``data`` (see the module docstring).
 
     ``limit`` caps the number of records (each gives up to six queries); ``seed`` is unused (beam
@@ -173,7 +177,7 @@ def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint:
     if which not in ("held_out", "all", "val", "test", "train"):
         raise ConfigError(f"which: got {which!r}, expected held_out, all, val, test or train")
     collected = collect(data, limit=limit, checkpoint=checkpoint, beam=beam, configs=configs, simulate=simulate,
-                        which=which)
+                        which=which, constrain_valid=constrain_valid)
     metrics = score(collected)
     metrics["beam"] = beam
     metrics["simulated_queries"] = simulate

@@ -59,8 +59,13 @@ def weights_path(name: str) -> Path:
 
 
 def _stem(path: str | Path) -> Path:
+    """Checkpoint stem of a path (``.safetensors`` / ``.json`` dropped); a bare name such as
+    ``"shifts_v3"`` that is not a checkpoint in the working folder is the shipped checkpoint of that name."""
     p = Path(path)
-    return p.with_suffix("") if p.suffix in (".safetensors", ".json") else p
+    p = p.with_suffix("") if p.suffix in (".safetensors", ".json") else p
+    if not p.with_suffix(".json").exists() and len(p.parts) == 1 and weights_path(p.name).with_suffix(".json").exists():
+        return weights_path(p.name)
+    return p
 
 
 def save_checkpoint(model: Any, path: str | Path, *, training_data: dict[str, Any] | None = None,
@@ -142,7 +147,8 @@ def read_sidecar(path: str | Path) -> dict[str, Any]:
 
 
 def load_checkpoint(path: str | Path, *, verify: bool = True) -> tuple[Any, dict[str, Any]]:
-    """Rebuild a model from its checkpoint (stem, .json or .safetensors path).
+    """Rebuild a model from its checkpoint (stem, .json or .safetensors path, or the name of a shipped
+    checkpoint such as ``"shifts_v3"``).
 
     Returns:
         ``(model, sidecar)`` with the model in eval mode.

@@ -10,8 +10,12 @@ isomeric SMILES (stereo included). One model serves every input configuration C,
 Decoding (:func:`beam_search`): batched beam search with a key/value cache (width 1..100). With a
 formula, the optional *formula constraint* allows an atom token only while the formula still has an
 atom of that element left and ``<eos>`` only when every heavy atom is used (hydrogens are not
-constrained; :func:`rerank_base` checks the full formula). The *syntax constraint* (default on,
-:class:`SyntaxConstraint`) keeps branches, brackets and ring-closure labels balanced.
+constrained by it). The *syntax constraint* (default on, :class:`SyntaxConstraint`) keeps branches,
+brackets and ring-closure labels balanced. The *validity constraint* (default on) adds
+:class:`ValenceConstraint` (no atom beyond its largest valence, bracket atoms well formed) and
+:class:`EndCheck` (a hypothesis may end only as a molecule RDKit accepts, of exactly the query's
+formula, hydrogens included, when one is given; a hypothesis that wants to end otherwise is dropped).
+The constraints live in :mod:`nmrlens.models.constraints`.
 
 Refinement variants (:data:`VARIANTS`), applied by :func:`refine`:
 
@@ -40,10 +44,12 @@ import torch
 from torch import Tensor, nn
 
 from nmrlens.errors import ConfigError, NmrLensError, SpectrumFormatError
+from nmrlens.models.constraints import EndCheck, FormulaConstraint, SyntaxConstraint, ValenceConstraint
 from nmrlens.nn.transformer import TransformerDecoder, TransformerEncoder
 
 __all__ = [
-    "GenerationModel", "Generator", "Candidate", "FormulaConstraint", "SyntaxConstraint", "beam_search", "query_segments",
+    "GenerationModel", "Generator", "Candidate", "FormulaConstraint", "SyntaxConstraint", "ValenceConstraint",
+    "EndCheck", "beam_search", "query_segments",
     "compose_source", "collate_sources", "refine", "rerank_base", "ssr_scores", "config_nuclei",
     "VARIANTS", "DEFAULT_GENERATE_CHECKPOINT", "DEFAULT_COMBINE_WEIGHTS", "MAX_BEAM", "candidate_scorer",
 ]
@@ -173,195 +179,36 @@ def config_nuclei(config: str) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------------------------
-# formula constraint
-
-
-class FormulaConstraint:
-    """Heavy-atom budget of a formula for decoding (see the module docstring).
-
-    Built once per SMILES vocabulary; :meth:`start` makes the per-row state of a batch.
-    """
-
-    def __init__(self, smiles_tokenizer: Any) -> None:
-        from nmrlens.chem.formula import ELEMENTS
-
-        vocab = smiles_tokenizer.vocab
-        self.elements = sorted(ELEMENTS | {"*"})
-        self.index = {e: i for i, e in enumerate(self.elements)}
-        self.forbidden = len(self.elements)  # a column that always has 0 budget
-        organic = {"Cl", "Br", "B", "C", "N", "O", "P", "S", "F", "I", "b", "c", "n", "o", "p", "s"}
-        out_el = torch.full((len(vocab),), -1, dtype=torch.long)
-        in_el = torch.full((len(vocab),), -1, dtype=torch.long)
-        for i, t in enumerate(vocab):
-            sym = t[0].upper() + t[1:] if t and t[0].isalpha() else t
-            if t in organic:
-                out_el[i] = self.index[sym]
-            if t == "*":
-                out_el[i] = self.forbidden
-                in_el[i] = self.forbidden
-            elif t == "#":
-                in_el[i] = self.forbidden
-            elif t and t.isalpha() and t != "H" and sym in self.index:
-                in_el[i] = self.index[sym]
-        self.out_el, self.in_el = out_el, in_el
-        self.open_id = smiles_tokenizer.token_to_id("[")
-        self.close_id = smiles_tokenizer.token_to_id("]")
-        self.eos_id = smiles_tokenizer.eos_id
-
-    def budget(self, formula: str | None) -> Tensor:
-        """Heavy-atom counts of a formula as a vector (all zero budget and no constraint for None)."""
-        from nmrlens.chem.formula import parse_formula
-
-        b = torch.zeros(len(self.elements) + 1, dtype=torch.long)
-        if formula:
-            for el, n in parse_formula(formula).items():
-                if el not in ("H", "D") and el in self.index:
-                    b[self.index[el]] = n
-        return b
-
-    def start(self, budgets: Tensor, active: Tensor) -> dict[str, Tensor]:
-        """State of rows with ``budgets`` (N, E+1); ``active`` (N,) says which rows are constrained."""
-        n = budgets.shape[0]
-        return {"left": budgets.clone(), "active": active.clone(), "in_br": torch.zeros(n, dtype=torch.bool),
-                "el_seen": torch.zeros(n, dtype=torch.bool)}
-
-    def _consumed(self, st: dict[str, Tensor], tokens: Tensor | None = None) -> Tensor:
-        """Element column consumed by each token (N, V) or by the chosen tokens (N,); -1 = none."""
-        in_br, el_seen = st["in_br"], st["el_seen"]
-        if tokens is None:
-            out_el, in_el = self.out_el[None, :], self.in_el[None, :]
-            in_br, el_seen = in_br[:, None], el_seen[:, None]
-        else:
-            out_el, in_el = self.out_el[tokens], self.in_el[tokens]
-        return torch.where(in_br, torch.where(el_seen, torch.full_like(in_el, -1), in_el), out_el)
-
-    def mask(self, st: dict[str, Tensor]) -> Tensor:
-        """Allowed next tokens (N, V) (all allowed for inactive rows)."""
-        col = self._consumed(st)
-        left = st["left"].gather(1, col.clamp(min=0))
-        allowed = (col < 0) | (left > 0)
-        eos_ok = (st["left"].sum(1) == 0) & ~st["in_br"]
-        allowed[:, self.eos_id] = eos_ok
-        return allowed | ~st["active"][:, None]
-
-    def advance(self, st: dict[str, Tensor], tokens: Tensor) -> None:
-        """Update the state with the chosen tokens (N,)."""
-        col = self._consumed(st, tokens)
-        used = col >= 0
-        rows = torch.nonzero(used, as_tuple=True)[0]
-        if rows.numel():
-            st["left"][rows, col[rows]] = (st["left"][rows, col[rows]] - 1).clamp(min=0)
-        st["el_seen"] = (st["el_seen"] | (used & st["in_br"])) & ~(tokens == self.open_id)
-        st["in_br"] = (st["in_br"] | (tokens == self.open_id)) & ~(tokens == self.close_id)
-
-    def reorder(self, st: dict[str, Tensor], index: Tensor) -> None:
-        """Keep rows ``index`` of the state (beam parents)."""
-        for k in st:
-            st[k] = st[k].index_select(0, index)
-
-
-class SyntaxConstraint:
-    """SMILES syntax for decoding: balanced branches and brackets, ring-closure labels closed before
-    ``<eos>``, bonds and ring labels only after an atom, no ``.`` (one connected molecule) and no
-    wildcard ``*``. Valence is not checked (RDKit does that in :func:`rerank_base`)."""
-
-    ATOM, LBR, RBR, LPAR, RPAR, RING, BOND, OTHER, NEVER = range(9)
-    # last-token kinds of the state
-    L_START, L_ATOM, L_RING, L_BOND, L_OPEN, L_CLOSE = range(6)
-
-    def __init__(self, smiles_tokenizer: Any) -> None:
-        vocab = smiles_tokenizer.vocab
-        organic = {"Cl", "Br", "B", "C", "N", "O", "P", "S", "F", "I", "b", "c", "n", "o", "p", "s"}
-        bonds = {"-", "=", "#", "$", ":", "/", "\\"}
-        kind = torch.full((len(vocab),), self.OTHER, dtype=torch.long)
-        ring = torch.full((len(vocab),), -1, dtype=torch.long)
-        labels = [str(d) for d in range(10)] + [f"%{i}" for i in range(10, 100)]
-        lab_index = {t: i for i, t in enumerate(labels)}
-        for i, t in enumerate(vocab):
-            if t in organic:
-                kind[i] = self.ATOM
-            elif t == "[":
-                kind[i] = self.LBR
-            elif t == "]":
-                kind[i] = self.RBR
-            elif t == "(":
-                kind[i] = self.LPAR
-            elif t == ")":
-                kind[i] = self.RPAR
-            elif t in lab_index:
-                kind[i] = self.RING
-                ring[i] = lab_index[t]
-            elif t in bonds:
-                kind[i] = self.BOND
-            elif t in (".", "%(", "*", "->", "<-") or t in ("<pad>", "<bos>", "<unk>"):
-                kind[i] = self.NEVER
-        self.kind, self.ring = kind, ring
-        self.n_labels = len(labels)
-        self.eos_id = smiles_tokenizer.eos_id
-        k = kind
-        # allowed inside brackets: everything of kind OTHER/ATOM/RING(digits as counts) plus "]", "-", "#", "+"
-        self.in_ok = (k == self.OTHER) | (k == self.ATOM) | (k == self.RING) | (k == self.RBR)
-        for t in ("-", "#"):
-            if t in smiles_tokenizer.vocab:
-                self.in_ok[smiles_tokenizer.token_to_id(t)] = True
-        self.in_ok[self.eos_id] = False
-        self.in_ok[ring >= 10] = False  # %nn labels are never inside brackets
-
-    def start(self, n: int) -> dict[str, Tensor]:
-        """State of ``n`` rows before the first token."""
-        return {"depth": torch.zeros(n, dtype=torch.long), "open": torch.zeros(n, self.n_labels, dtype=torch.bool),
-                "in_br": torch.zeros(n, dtype=torch.bool), "last": torch.full((n,), self.L_START, dtype=torch.long)}
-
-    def mask(self, st: dict[str, Tensor]) -> Tensor:
-        """Allowed next tokens (N, V)."""
-        k = self.kind[None, :]
-        last = st["last"][:, None]
-        after_atom = (last == self.L_ATOM) | (last == self.L_RING) | (last == self.L_CLOSE)
-        out = torch.zeros(st["last"].shape[0], k.shape[1], dtype=torch.bool)
-        out |= (k == self.ATOM) | (k == self.LBR)
-        out |= (k == self.LPAR) & after_atom
-        out |= (k == self.RPAR) & after_atom & (st["depth"][:, None] > 0)
-        out |= (k == self.RING) & ((last == self.L_ATOM) | (last == self.L_RING) | (last == self.L_BOND))
-        out |= (k == self.BOND) & (after_atom | (last == self.L_OPEN))
-        done = (st["depth"] == 0) & ~st["open"].any(1) & after_atom[:, 0]
-        out[:, self.eos_id] = done
-        return torch.where(st["in_br"][:, None], self.in_ok[None, :].expand_as(out), out)
-
-    def advance(self, st: dict[str, Tensor], tokens: Tensor) -> None:
-        """Update the state with the chosen tokens (N,) (``<eos>`` changes nothing)."""
-        k = self.kind[tokens]
-        in_br = st["in_br"]
-        out = ~in_br & (tokens != self.eos_id)
-        last = st["last"].clone()
-        last = torch.where(out & (k == self.ATOM), torch.full_like(last, self.L_ATOM), last)
-        last = torch.where(out & (k == self.LPAR), torch.full_like(last, self.L_OPEN), last)
-        last = torch.where(out & (k == self.RPAR), torch.full_like(last, self.L_CLOSE), last)
-        last = torch.where(out & (k == self.RING), torch.full_like(last, self.L_RING), last)
-        last = torch.where(out & (k == self.BOND), torch.full_like(last, self.L_BOND), last)
-        last = torch.where(in_br & (k == self.RBR), torch.full_like(last, self.L_ATOM), last)
-        st["depth"] = st["depth"] + (out & (k == self.LPAR)).long() - (out & (k == self.RPAR)).long()
-        rows = torch.nonzero(out & (k == self.RING), as_tuple=True)[0]
-        if rows.numel():
-            lab = self.ring[tokens[rows]]
-            st["open"][rows, lab] = ~st["open"][rows, lab]
-        st["in_br"] = (in_br | (out & (k == self.LBR))) & ~(in_br & (k == self.RBR))
-        st["last"] = last
-
-    def reorder(self, st: dict[str, Tensor], index: Tensor) -> None:
-        """Keep rows ``index`` of the state (beam parents)."""
-        for key in st:
-            st[key] = st[key].index_select(0, index)
-
-
-# ---------------------------------------------------------------------------------------------
 # beam search
+
+
+def _checked_topk(cand: Tensor, top: Tensor, idx: Tensor, W: int, V: int, eos_id: int, finished: Tensor,
+                 history: Tensor, end_check: EndCheck) -> tuple[Tensor, Tensor]:
+    """Top-W of ``cand`` (B, W*V) after removing every hypothesis whose chosen ``<eos>`` fails
+    ``end_check`` (a hypothesis that wants to end as an invalid molecule is dropped with all its
+    continuations; only chosen ends are checked, and removal repeats until every chosen end passes)."""
+    while True:
+        bad = []
+        for b, w in torch.nonzero((idx % V == eos_id) & torch.isfinite(top)).tolist():
+            j = int(idx[b, w]) // V
+            row = b * W + j
+            if bool(finished[row]):
+                continue
+            if not end_check(b, history[row].tolist()):
+                bad.append((b, j))
+        if not bad:
+            return top, idx
+        for b, j in bad:
+            cand[b, j * V:(j + 1) * V] = float("-inf")
+        top, idx = cand.topk(W, dim=1)
 
 
 @torch.no_grad()
 def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *, beam: int = 10,
                 bos_id: int = 1, eos_id: int = 2, max_len: int | None = None,
                 constraint: FormulaConstraint | None = None, budgets: Tensor | None = None,
-                constrained: Tensor | None = None, syntax: "SyntaxConstraint | None" = None,
+                constrained: Tensor | None = None, syntax: SyntaxConstraint | None = None,
+                valence: ValenceConstraint | None = None, end_check: EndCheck | None = None,
                 bf16: bool = False) -> list[list[tuple[list[int], float]]]:
     """Batched beam search.
 
@@ -369,7 +216,10 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
         src, seg, pad: the collated sources (B, S); beam: width (1..:data:`MAX_BEAM`);
         max_len: longest output (tokens with <bos>/<eos>; default the model's max_tgt);
         constraint, budgets (B, E+1), constrained (B,): the optional formula constraint;
-        syntax: the optional SMILES syntax constraint.
+        syntax: the optional SMILES syntax constraint; valence: the optional valence constraint;
+        end_check: the optional validity constraint (:class:`EndCheck`): a hypothesis whose best
+            choices include an end that fails the check is dropped; not applied at the last position,
+            where every open hypothesis is cut.
 
     Returns:
         Per source, ``beam`` hypotheses ``(token ids without <bos>/<eos>, summed log-probability)``,
@@ -396,6 +246,7 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
         act = constrained if constrained is not None else torch.ones(B, dtype=torch.bool)
         state = constraint.start(budgets.repeat_interleave(W, 0), act.repeat_interleave(W, 0))
     sstate = syntax.start(B * W) if syntax is not None else None
+    vstate = valence.start(B * W) if valence is not None else None
     for pos in range(L - 1):
         logp = model.step(tokens, pos, mem, mpad, cache, bf16)  # (B*W, V)
         V = logp.shape[1]
@@ -403,6 +254,8 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
             logp = logp.masked_fill(~constraint.mask(state), float("-inf"))  # type: ignore[union-attr]
         if sstate is not None:
             logp = logp.masked_fill(~syntax.mask(sstate), float("-inf"))  # type: ignore[union-attr]
+        if vstate is not None:
+            logp = logp.masked_fill(~valence.mask(vstate), float("-inf"))  # type: ignore[union-attr]
         if pos == L - 2:  # last position: only <eos> (a forced end ranks low)
             e = logp[:, eos_id]
             e = torch.where(torch.isfinite(e), e, torch.full_like(e, -1e4))
@@ -414,6 +267,8 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
         logp = torch.where(finished[:, None], stay[None, :], logp)
         cand = (scores.reshape(-1, 1) + logp).reshape(B, W * V)
         top, idx = cand.topk(W, dim=1)
+        if end_check is not None and pos < L - 2:
+            top, idx = _checked_topk(cand, top, idx, W, V, eos_id, finished, history, end_check)
         parent = (idx // V) + torch.arange(B)[:, None] * W
         parent = parent.reshape(-1)
         tok = (idx % V).reshape(-1)
@@ -428,6 +283,9 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
         if sstate is not None:
             syntax.reorder(sstate, parent)  # type: ignore[union-attr]
             syntax.advance(sstate, torch.where(was_finished, torch.full_like(tok, eos_id), tok))  # type: ignore[union-attr]
+        if vstate is not None:
+            vstate = valence.reorder(vstate, parent)  # type: ignore[union-attr]
+            valence.advance(vstate, torch.where(was_finished, torch.full_like(tok, eos_id), tok))  # type: ignore[union-attr]
         tokens = tok
         if bool(finished.all()):
             break
@@ -656,6 +514,7 @@ class Generator:
         self.tgt_tok = smiles_tokenizer or SmilesTokenizer.load()
         self.constraint = FormulaConstraint(self.tgt_tok)
         self.syntax = SyntaxConstraint(self.tgt_tok)
+        self.valence = ValenceConstraint(self.tgt_tok)
         self.sidecar = sidecar or {}
         extra = self.sidecar.get("extra") or {}
         #: rerank_combine weights: the checkpoint's (chosen on the validation split), else the defaults.
@@ -701,10 +560,11 @@ class Generator:
         return (ids, seg), cfg
 
     def beams(self, queries: Sequence[Any], configs: Sequence[str | None] | None = None, *, beam: int = 10,
-              constrain_formula: bool = True, constrain_syntax: bool = True, batch_size: int = 16,
-              bf16: bool = False) -> list[list[Candidate]]:
+              constrain_formula: bool = True, constrain_syntax: bool = True, constrain_valid: bool = True,
+              batch_size: int = 16, bf16: bool = False) -> list[list[Candidate]]:
         """Raw beam candidates (``raw`` variant) per query, best first (see :func:`beam_search` for the
-        formula and syntax constraints)."""
+        formula, syntax and validity constraints; with ``constrain_valid`` and ``constrain_formula``
+        the end check also requires the query's exact formula in configurations with F)."""
         configs = list(configs) if configs is not None else [None] * len(queries)
         sources, cfgs = [], []
         for q, c in zip(queries, configs):
@@ -717,22 +577,26 @@ class Generator:
             chunk = sources[start:start + step]
             src, seg, pad = collate_sources(chunk, self.src_tok.pad_id)
             budgets, active = None, None
+            qs = queries[start:start + step]
+            cs = cfgs[start:start + step]
             if constrain_formula:
-                qs = queries[start:start + step]
-                cs = cfgs[start:start + step]
                 budgets = torch.stack([self.constraint.budget(q.formula if "F" in c else None) for q, c in zip(qs, cs)])
                 active = torch.tensor(["F" in c and bool(q.formula) for q, c in zip(qs, cs)])
             hyps = beam_search(self.model, src, seg, pad, beam=beam, bos_id=self.tgt_tok.bos_id,
                                eos_id=self.tgt_tok.eos_id, constraint=self.constraint if constrain_formula else None,
                                budgets=budgets, constrained=active,
-                               syntax=self.syntax if constrain_syntax else None, bf16=bf16)
+                               syntax=self.syntax if constrain_syntax else None,
+                               valence=self.valence if constrain_valid else None,
+                               end_check=EndCheck(self.tgt_tok, [q.formula if constrain_formula and "F" in c else None
+                                                                 for q, c in zip(qs, cs)]) if constrain_valid else None,
+                               bf16=bf16)
             for per in hyps:
                 out.append([make_candidate(self.tgt_tok.decode(ids), lp, r) for r, (ids, lp) in enumerate(per)])
         return out
 
     def generate(self, query: Any, *, config: str | None = None, beam: int = 10, k: int = 10,
                  variant: str = "rerank_combine", constrain_formula: bool = True, constrain_syntax: bool = True,
-                 weights: Mapping[str, float] | None = None) -> list[Candidate]:
+                 constrain_valid: bool = True, weights: Mapping[str, float] | None = None) -> list[Candidate]:
         """Ranked candidate structures for one query (at most ``k``), refined by ``variant``.
 
         Raises:
@@ -745,7 +609,7 @@ class Generator:
             raise ConfigError(f"k: got {k!r}, expected a whole number >= 1")
         _, cfg = self.source(query, config)
         cands = self.beams([query], [cfg], beam=beam, constrain_formula=constrain_formula,
-                           constrain_syntax=constrain_syntax)[0]
+                           constrain_syntax=constrain_syntax, constrain_valid=constrain_valid)[0]
         scorer = candidate_scorer() if variant in ("rerank_sme", "rerank_sse", "rerank_combine") else None
         ranked = refine(query, cfg, cands, scorer=scorer, weights=weights if weights is not None else self.combine_weights,
                         variants=(variant,))[variant]

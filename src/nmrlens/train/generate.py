@@ -80,7 +80,8 @@ class GenDataSection:
     """Data: the nmrshiftdb2 file (relative paths under NMRLENS_DATA_DIR), a cache folder for the built
     examples (empty = no cache), the fraction of simulated 1H lists stripped of labels and J, the
     most train molecules to simulate (0 = all; a seeded random subset) and the number of BRICS
-    recombinations of them to simulate as well (train-split products only)."""
+    recombinations of them to simulate as well (train-split products only), and the atom shift model
+    that simulates the spectra (empty = the default model, :data:`nmrlens.models.shifts.DEFAULT_CHECKPOINT`)."""
 
     path: str = "nmrshiftdb2/molecules.jsonl.gz"
     limit: int = 0
@@ -88,6 +89,7 @@ class GenDataSection:
     strip_fraction: float = 0.7
     max_sim: int = 0
     brics: int = 0
+    shift_checkpoint: str = ""
 
 
 @dataclass
@@ -132,6 +134,13 @@ def _batches(examples: Sequence[Any], batch_size: int, rng: random.Random) -> li
     return length_batches([len(e.target) + sum(len(s) for s in e.segs.values()) // 2 for e in examples], batch_size, rng)
 
 
+def _shift_model_name(checkpoint: str) -> str:
+    """Name of the shift model that simulates spectra (the checkpoint's file stem; default model's name)."""
+    from nmrlens.models.shifts import DEFAULT_CHECKPOINT
+
+    return Path(checkpoint or DEFAULT_CHECKPOINT).name
+
+
 def _load_data(cfg: GenTrainConfig) -> tuple[list[Any], list[Any], list[Any], dict[str, Any]]:
     from nmrlens.data.datasets import iter_nmrshiftdb2
     from nmrlens.data.generatedata import (GenBuildReport, experimental_examples, load_examples, save_examples,
@@ -160,14 +169,17 @@ def _load_data(cfg: GenTrainConfig) -> tuple[list[Any], list[Any], list[Any], di
             save_examples(exp_file, exp)
     sim: list[Any] = []
     if cfg.pretrain.minutes > 0 or cfg.finetune.sim_fraction > 0:
-        sim_file = cache / f"sim_{key}_strip{cfg.data.strip_fraction}_max{cfg.data.max_sim}_brics{cfg.data.brics}.jsonl.gz" if cache else None
+        shift_name = _shift_model_name(cfg.data.shift_checkpoint)
+        sim_key = f"sim_{key}_strip{cfg.data.strip_fraction}_max{cfg.data.max_sim}_brics{cfg.data.brics}_{shift_name}"
+        sim_file = cache / f"{sim_key}.jsonl.gz" if cache else None
         if sim_file is not None and sim_file.is_file():
             sim = load_examples(sim_file)
         else:
             rep = GenBuildReport()
             sim = simulated_examples(records(), src_tok, tgt_tok, max_src=cfg.model.max_src, max_tgt=cfg.model.max_tgt,
                                      strip_fraction=cfg.data.strip_fraction, seed=cfg.train.seed,
-                                     max_molecules=cfg.data.max_sim or None, brics=cfg.data.brics, report=rep)
+                                     max_molecules=cfg.data.max_sim or None, brics=cfg.data.brics,
+                                     shift_checkpoint=cfg.data.shift_checkpoint or None, report=rep)
             info["sim_report"] = dataclasses.asdict(rep)
             if sim_file is not None:
                 save_examples(sim_file, sim)
@@ -265,7 +277,8 @@ def train(cfg: GenTrainConfig, out_dir: Path) -> dict[str, Any]:
     run_phase("pretrain", cfg.pretrain, sim, [])
     if cfg.pretrain.minutes > 0 and sim:
         save_checkpoint(model, out_dir / "pretrain", force=True,
-                        training_data={"source": "simulated spectra (shifts_v1) of train-split molecules"
+                        training_data={"source": f"simulated spectra ({_shift_model_name(cfg.data.shift_checkpoint)}) of"
+                                       " train-split molecules"
                                        " (+ BRICS recombinations of them in the train split)",
                                        "n_sim": len(sim), "n_brics": sum(e.source == "brics" for e in sim),
                                        "config": dataclasses.asdict(cfg)},
@@ -281,7 +294,8 @@ def train(cfg: GenTrainConfig, out_dir: Path) -> dict[str, Any]:
     training_data = {"source": cfg.data.path, "split": "nmrlens.data.splits (train; selection on val token loss)",
                      "n_exp_train": len(train_exp), "n_exp_val": len(val_exp), "n_sim_train": len(sim),
                      "n_brics_train": sum(e.source == "brics" for e in sim),
-                     "simulated": "atom shift model shifts_v1 predictions of train-split molecules only",
+                     "simulated": f"atom shift model {_shift_model_name(cfg.data.shift_checkpoint)} predictions of"
+                                  " train-split molecules only",
                      "tokenizers": ["nmrlens/tokenize/vocab/spectral_v1.json", "nmrlens/tokenize/vocab/smiles_v1.json"],
                      "config": dataclasses.asdict(cfg), **info}
     save_checkpoint(model, out_dir / "best", force=True, training_data=training_data, metrics=metrics, half=tc.half)

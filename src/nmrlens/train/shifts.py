@@ -189,7 +189,7 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
     if tc.init_checkpoint:
         from nmrlens.models.checkpoint import load_checkpoint
 
-        init, _ = load_checkpoint(_checkpoint_path(tc.init_checkpoint))
+        init, _ = load_checkpoint(tc.init_checkpoint)
         model.load_state_dict(init.state_dict())
         model.c13_sigma_cal.fill_(1.0)
         model.h1_sigma_cal.fill_(1.0)
@@ -270,17 +270,6 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
     return metrics
 
 
-def _checkpoint_path(name: str) -> Path:
-    """A checkpoint stem: ``name`` itself when it is a path to a checkpoint, else the shipped
-    checkpoint of that name (e.g. ``shifts_v2``)."""
-    from nmrlens.models.checkpoint import weights_path
-
-    path = Path(name)
-    if not path.with_suffix(".json").exists() and "/" not in name:
-        path = weights_path(name)
-    return path
-
-
 def _teacher_predictions(checkpoint: str, items: Sequence[ShiftDatapoint], bf16: bool,
                          batch_size: int = 256) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Per datapoint (keyed by ``id``): the teacher's 13C and 1H predictions (ppm) for every node of
@@ -290,7 +279,7 @@ def _teacher_predictions(checkpoint: str, items: Sequence[ShiftDatapoint], bf16:
     from nmrlens.models.checkpoint import load_checkpoint
     from nmrlens.nn.graph import collate_graphs
 
-    teacher, _ = load_checkpoint(_checkpoint_path(checkpoint))
+    teacher, _ = load_checkpoint(checkpoint)
     teacher.eval()
     out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     with torch.no_grad():

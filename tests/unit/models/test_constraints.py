@@ -1,0 +1,140 @@
+"""Decoding constraints: the valence constraint never blocks a valid SMILES and stops over-bonded
+atoms and malformed bracket atoms; the end check accepts only molecules (of the target formula)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from nmrlens.models.constraints import EndCheck, SyntaxConstraint, ValenceConstraint, molecule_formula
+from nmrlens.tokenize import SmilesTokenizer
+from tests.generate_helpers import PAIRS
+
+TOK = SmilesTokenizer.load()
+
+VALID = ["CCO", "C[C@H](N)C(=O)O", "O=c1ccc2ccccc2o1", "O=c1cccc[nH]1", "Cn1ccnc1", "O=[N+]([O-])c1ccc(Cl)cc1",
+         "CS(=O)(=O)N", "COP(=O)(OC)OC", "[2H]C([2H])([2H])O", "C[n+]1ccccc1", "[O-][n+]1ccccc1", "C1=CC=CC=C1",
+         "C#N", "C=1CCCCC=1", "C%10CCCCC%10", "c1ccc2c(c1)[nH]c1ccccc12", "C/C=C/C(=O)OCC", "OB(O)c1ccccc1",
+         "C[Si](C)(C)C", "CC(C)(C)C(C)(C)C", "c1ccsc1", "c1cc[se]c1", "CI(=O)=O", "C[S@@](=O)c1ccccc1", "[NH4+]"]
+
+
+def _feed(vc: ValenceConstraint, smiles_tokens: list[str]) -> tuple[list, bool]:
+    """Advance one row through tokens; return (state, whether every token was allowed)."""
+    st = vc.start(1)
+    for t in smiles_tokens:
+        i = TOK.token_to_id(t)
+        if not vc.mask(st)[0, i]:
+            return st, False
+        vc.advance(st, torch.tensor([i]))
+    return st, True
+
+
+@pytest.mark.parametrize("smiles", VALID)
+def test_valence_constraint_allows_valid_smiles(smiles: str) -> None:
+    vc = ValenceConstraint(TOK)
+    toks = [TOK.id_to_token(i) for i in TOK.encode(smiles, add_special=False)]
+    st, ok = _feed(vc, toks)
+    assert ok, smiles
+    assert not st[0].dead and vc.mask(st)[0, TOK.eos_id]
+
+
+@pytest.mark.parametrize("prefix, bad", [
+    (["C", "(", "C", ")", "(", "C", ")", "(", "C", ")", "(", "C", ")"], "C"),   # fifth bond on carbon
+    (["O", "=", "C", "=", "O"], "="),                            # carbon already has four bonds
+    (["F"], "="),                                               # fluorine takes one bond
+    (["C", "F"], "C"),                                          # fluorine already bonded
+    (["C", "="], "F"),                                          # a double bond to fluorine
+    (["C", "#"], "O"),                                          # a triple bond to oxygen
+    (["C", "O", "(", "C", ")"], "C"),                           # oxygen with a third neighbour
+    (["c", "1"], "#"),                                          # no triple bond on an aromatic ring atom
+    (["["], "Uus"),                                             # unsupported element in a bracket
+    (["[", "C", "@@", "H"], "C"),                               # element after the H count
+    (["[", "C", "H"], "@@"),                                    # chirality after H
+    (["[", "C", "+"], "H"),                                     # H after the charge
+    (["[", "1", "2", "3"], "4"),                                # isotope of at most three digits
+])
+def test_valence_constraint_blocks(prefix: list[str], bad: str) -> None:
+    vc = ValenceConstraint(TOK)
+    st, ok = _feed(vc, prefix)
+    assert ok, prefix
+    assert not vc.mask(st)[0, TOK.token_to_id(bad)], (prefix, bad)
+
+
+def test_ring_closure_onto_the_same_atom_stops_the_row() -> None:
+    vc = ValenceConstraint(TOK)
+    st, ok = _feed(vc, ["C", "1"])
+    assert ok
+    assert not vc.mask(st)[0, TOK.token_to_id("1")]  # C11 would bond an atom to itself
+
+
+def test_valence_constraint_passes_a_sample_of_real_molecules() -> None:
+    """Teacher-forced canonical SMILES of the generation pairs and a varied set never hit a blocked token."""
+    from rdkit import Chem
+
+    smiles = [Chem.MolToSmiles(Chem.MolFromSmiles(s)) for s in [*PAIRS, *VALID]]
+    vc, sc = ValenceConstraint(TOK), SyntaxConstraint(TOK)
+    seqs = [TOK.encode(s, add_special=False) + [TOK.eos_id] for s in smiles]
+    st, ss = vc.start(len(seqs)), sc.start(len(seqs))
+    for p in range(max(map(len, seqs))):
+        mask = vc.mask(st) & sc.mask(ss)
+        tok = torch.tensor([s[p] if p < len(s) else TOK.eos_id for s in seqs])
+        assert bool(mask[torch.arange(len(seqs)), tok].all()), [smiles[i] for i in range(len(seqs)) if not mask[i, tok[i]]]
+        st = vc.reorder(st, torch.arange(len(seqs)))
+        vc.advance(st, tok)
+        sc.advance(ss, tok)
+
+
+def test_end_check_and_molecule_formula() -> None:
+    assert molecule_formula("CCO") == "C2H6O"
+    assert molecule_formula("c1cccc1") is None and molecule_formula("") is None
+    check = EndCheck(TOK, [None, "C2H6O", "C2H4O"])
+    ids = TOK.encode("CCO", add_special=False)
+    assert check(0, ids) and check(1, ids) and not check(2, ids)
+    assert not check(0, TOK.encode("C(C)(C)(C)(C)C", add_special=False))
+    calls = check.calls
+    assert check(1, ids) and check.calls == calls  # cached
+
+
+class _Scripted(torch.nn.Module):
+    """A stand-in decoder that strongly prefers the tokens of one SMILES, then <eos>."""
+
+    def __init__(self, smiles: str, max_tgt: int = 24) -> None:
+        super().__init__()
+        self.script = TOK.encode(smiles, add_special=False)
+        self.hparams = {"max_tgt": max_tgt}
+
+        class _Cache:
+            def reorder(self, parent: torch.Tensor) -> None:
+                pass
+
+        class _Decoder:
+            def new_cache(self) -> _Cache:
+                return _Cache()
+
+        self.decoder = _Decoder()
+
+    def encode(self, src: torch.Tensor, seg: torch.Tensor, pad: torch.Tensor, bf16: bool = False) -> torch.Tensor:
+        return torch.zeros(src.shape[0], 1, 1)
+
+    def step(self, tokens: torch.Tensor, position: int, mem: torch.Tensor, pad: torch.Tensor, cache: object,
+             bf16: bool = False) -> torch.Tensor:
+        logits = torch.zeros(tokens.shape[0], TOK.vocab_size)
+        logits[:, self.script[position] if position < len(self.script) else TOK.eos_id] = 8.0
+        return torch.log_softmax(logits, dim=-1)
+
+
+def test_validity_constraints_turn_an_invalid_favourite_into_valid_ends() -> None:
+    """The scripted favourite FC(F)(F)(F)F (a five-bonded carbon) wins without the constraints; with the
+    valence constraint and the end check every finished hypothesis is a valid molecule."""
+    from nmrlens.models.generate import beam_search
+
+    model = _Scripted("FC(F)(F)(F)F")
+    src, seg, pad = torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 3, dtype=torch.bool)
+    syntax = SyntaxConstraint(TOK)
+    free = beam_search(model, src, seg, pad, beam=6, bos_id=TOK.bos_id, eos_id=TOK.eos_id, syntax=syntax)[0]  # type: ignore[arg-type]
+    assert TOK.decode(free[0][0]) == "FC(F)(F)(F)F" and molecule_formula("FC(F)(F)(F)F") is None
+    held = beam_search(model, src, seg, pad, beam=6, bos_id=TOK.bos_id, eos_id=TOK.eos_id, syntax=syntax,  # type: ignore[arg-type]
+                       valence=ValenceConstraint(TOK), end_check=EndCheck(TOK, [None]))[0]
+    finished = [TOK.decode(ids) for ids, lp in held if lp > -1e3]
+    assert finished and all(molecule_formula(s) is not None for s in finished), finished
+    assert "FC(F)(F)(F)" in finished  # CF4: the favourite, cut where carbon is full
