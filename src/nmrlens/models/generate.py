@@ -56,7 +56,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GENERATE_CHECKPOINT = "generate_v1"
+DEFAULT_GENERATE_CHECKPOINT = "generate_v2"
 MAX_BEAM = 100
 VARIANTS: tuple[str, ...] = ("raw", "rerank_base", "rerank_sme", "rerank_sse", "rerank_ssr", "rerank_combine")
 #: Default weights of rerank_combine (score name -> weight); "beam" is the softmax beam probability.
@@ -524,7 +524,7 @@ class Generator:
 
     @classmethod
     def load(cls, path: str | None = None) -> "Generator":
-        """Load a checkpoint (default: the shipped ``generate_v1``)."""
+        """Load a checkpoint (default: the shipped ``generate_v2``)."""
         from nmrlens.models.checkpoint import load_checkpoint, weights_path
 
         model, sidecar = load_checkpoint(path or weights_path(DEFAULT_GENERATE_CHECKPOINT))
