@@ -67,7 +67,7 @@ def _simulated(items: list[tuple[Any, str, str]]) -> list[tuple[Any, str, str]]:
 
 def collect(data: Path, *, limit: int | None = None, checkpoint: str | None = None, beam: int = 10,
             configs: Sequence[str] | None = None, simulate: bool = False, which: str = "held_out",
-            batch_size: int = 16, constrain_valid: bool = True) -> dict[str, Any]:
+            batch_size: int = 16, constrain_valid: bool = True, retry_beam: int | None = None) -> dict[str, Any]:
     """Beam candidates with all re-ranking scores per (query, config): the raw material of :func:`score`
     (``constrain_valid``: the decoder's validity constraint, :class:`~nmrlens.models.generate.EndCheck`)."""
     import torch
@@ -100,7 +100,7 @@ def collect(data: Path, *, limit: int | None = None, checkpoint: str | None = No
             continue
         t0 = time.perf_counter()
         beams = gen.beams([p[0] for p in picked], [cfg] * len(picked), beam=beam, batch_size=batch_size,
-                          constrain_valid=constrain_valid)
+                          constrain_valid=constrain_valid, retry_beam=retry_beam)
         uniq = sorted({c.smiles for cs, p in zip(beams, picked)
                        for c in rerank_base(cs, p[0].formula if "F" in cfg else None)})
         preds = dict(zip(uniq, _predicted(uniq)))

@@ -199,3 +199,23 @@ def test_syntax_constrained_beams_are_balanced() -> None:
             if c.logp < -1e3:  # cut at max_tgt (forced end): not a finished SMILES
                 continue
             assert c.text.count("(") == c.text.count(")") and c.text.count("[") == c.text.count("]"), c.text
+
+
+def test_retry_beam_searches_again_only_when_no_candidate_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    gen, _ = tiny_generator()
+    widths: list[int] = []
+    real = gen._search
+
+    def spy(sources, queries, cfgs, beam, *args):  # type: ignore[no-untyped-def]
+        widths.append(beam)
+        got = real(sources, queries, cfgs, beam, *args)
+        return [[Candidate(c.text, None, c.logp, c.beam_rank) for c in cands] for cands in got] if beam == 3 else got
+
+    monkeypatch.setattr(gen, "_search", spy)
+    out = gen.beams([PAIRS["CCO"]], ["C"], beam=3)  # first search made "invalid" by the spy: retried at 4 x 3
+    assert widths == [3, 12] and len(out[0]) == 3 and out[0][0].smiles == "CCO"
+    widths.clear()
+    gen.beams([PAIRS["CCO"]], ["C"], beam=3, retry_beam=0)
+    assert widths == [3]
+    with pytest.raises(ConfigError, match="retry_beam"):
+        gen.beams([PAIRS["CCO"]], ["C"], beam=3, retry_beam=2)
