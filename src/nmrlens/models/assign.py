@@ -418,10 +418,7 @@ class Assigner:
             raise NmrLensError(f"checkpoint: got a {type(model).__name__}, expected an AssignModel checkpoint")
         opts = AssignOptions(**(sidecar.get("extra", {}).get("options") or {}))
         # the options were chosen with this shift model: use it unless another one is asked for
-        shifts = shifts_checkpoint or opts.shifts_checkpoint
-        if shifts is not None and "/" not in shifts and not shifts.endswith(".json"):
-            shifts = str(weights_path(shifts))
-        return cls(ShiftPredictor.load(shifts), model, opts)
+        return cls(ShiftPredictor.load(shifts_checkpoint or opts.shifts_checkpoint), model, opts)
 
     # -- batch predictions ---------------------------------------------------------------------
 

@@ -29,6 +29,12 @@ from nmrlens.errors import NmrLensError
 __all__ = ["FormulaConstraint", "SyntaxConstraint", "ValenceConstraint", "EndCheck", "molecule_formula"]
 
 
+#: The organic-subset atom tokens (written without brackets) and their largest valence (aromatic: sigma
+#: bonds, one valence kept for the pi system; aromatic n may carry a substituent as in N-methylpyrrole).
+_ORGANIC_CAP = {"B": 3, "C": 4, "N": 3, "O": 2, "P": 5, "S": 6, "F": 1, "Cl": 1, "Br": 1, "I": 5,
+                "b": 3, "c": 3, "n": 3, "o": 2, "p": 3, "s": 3}
+
+
 def _normalized(formula: str) -> str | None:
     from nmrlens.chem.formula import normalize_formula
 
@@ -70,12 +76,11 @@ class FormulaConstraint:
         self.elements = sorted(ELEMENTS | {"*"})
         self.index = {e: i for i, e in enumerate(self.elements)}
         self.forbidden = len(self.elements)  # a column that always has 0 budget
-        organic = {"Cl", "Br", "B", "C", "N", "O", "P", "S", "F", "I", "b", "c", "n", "o", "p", "s"}
         out_el = torch.full((len(vocab),), -1, dtype=torch.long)
         in_el = torch.full((len(vocab),), -1, dtype=torch.long)
         for i, t in enumerate(vocab):
             sym = t[0].upper() + t[1:] if t and t[0].isalpha() else t
-            if t in organic:
+            if t in _ORGANIC_CAP:
                 out_el[i] = self.index[sym]
             if t == "*":
                 out_el[i] = self.forbidden
@@ -152,14 +157,13 @@ class SyntaxConstraint:
 
     def __init__(self, smiles_tokenizer: Any) -> None:
         vocab = smiles_tokenizer.vocab
-        organic = {"Cl", "Br", "B", "C", "N", "O", "P", "S", "F", "I", "b", "c", "n", "o", "p", "s"}
         bonds = {"-", "=", "#", "$", ":", "/", "\\"}
         kind = torch.full((len(vocab),), self.OTHER, dtype=torch.long)
         ring = torch.full((len(vocab),), -1, dtype=torch.long)
         labels = [str(d) for d in range(10)] + [f"%{i}" for i in range(10, 100)]
         lab_index = {t: i for i, t in enumerate(labels)}
         for i, t in enumerate(vocab):
-            if t in organic:
+            if t in _ORGANIC_CAP:
                 kind[i] = self.ATOM
             elif t == "[":
                 kind[i] = self.LBR
@@ -266,10 +270,6 @@ class EndCheck:
         return hit
 
 
-#: Largest valence of unbracketed atoms (aromatic: sigma bonds, one valence kept for the pi system;
-#: aromatic n may carry a substituent as in N-methylpyrrole).
-_ORGANIC_CAP = {"B": 3, "C": 4, "N": 3, "O": 2, "P": 5, "S": 6, "F": 1, "Cl": 1, "Br": 1, "I": 5,
-                "b": 3, "c": 3, "n": 3, "o": 2, "p": 3, "s": 3}
 _BOND_ORDER = {"-": 1, "/": 1, "\\": 1, ":": 1, "=": 2, "#": 3, "$": 4}
 _FREE = 99  # capacity "before the first atom"
 
@@ -419,7 +419,9 @@ class ValenceConstraint:
             digit | close,                            # _B_CHARGE
             close,                                    # _B_CHARGEN
         ])
-        self.digit, self.hyd, self.chiral, self.charge = digit, hyd, chiral, charge
+        self.digit = digit
+        self._ids = {name: frozenset(torch.nonzero(m).flatten().tolist())
+                     for name, m in (("digit", digit), ("hyd", hyd), ("chiral", chiral), ("charge", charge))}
         self.branch_id = smiles_tokenizer.token_to_id("(")
         self.eos_id = smiles_tokenizer.eos_id
 
@@ -498,15 +500,16 @@ class ValenceConstraint:
 
     def _next_stage(self, stage: int, t: int) -> int:
         """Bracket-grammar stage after token ``t``."""
+        ids = self._ids
         if stage in (_B_OPEN, _B_ISO):
-            return _B_ISO if bool(self.digit[t]) else _B_ELEM
-        if bool(self.chiral[t]):
+            return _B_ISO if t in ids["digit"] else _B_ELEM
+        if t in ids["chiral"]:
             return _B_CHIRAL
-        if bool(self.hyd[t]):
+        if t in ids["hyd"]:
             return _B_H
-        if bool(self.charge[t]):
+        if t in ids["charge"]:
             return _B_CHARGE
-        if bool(self.digit[t]):
+        if t in ids["digit"]:
             return _B_HN if stage == _B_H else _B_CHARGEN
         return stage
 

@@ -44,7 +44,7 @@ import torch
 from torch import Tensor, nn
 
 from nmrlens.errors import ConfigError, NmrLensError, SpectrumFormatError
-from nmrlens.models.constraints import EndCheck, FormulaConstraint, SyntaxConstraint, ValenceConstraint
+from nmrlens.models.constraints import EndCheck, FormulaConstraint, SyntaxConstraint, ValenceConstraint, _normalized
 from nmrlens.nn.transformer import TransformerDecoder, TransformerEncoder
 
 __all__ = [
@@ -358,14 +358,10 @@ def make_candidate(text: str, logp: float, rank: int) -> Candidate:
 
 
 def _same_formula(a: str | None, b: str | None) -> bool:
-    from nmrlens.chem.formula import normalize_formula
-
     if a is None or b is None:
         return False
-    try:
-        return normalize_formula(a) == normalize_formula(b)
-    except NmrLensError:
-        return False
+    na = _normalized(a)
+    return na is not None and na == _normalized(b)
 
 
 def rerank_base(cands: Sequence[Candidate], formula: str | None = None) -> list[Candidate]:
