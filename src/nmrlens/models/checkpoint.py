@@ -30,6 +30,7 @@ MODEL_REGISTRY: dict[str, str] = {
     "ShiftModel": "nmrlens.models.shifts:ShiftModel",
     "ShiftEnsemble": "nmrlens.models.shifts:ShiftEnsemble",
     "SpectrumCNN": "nmrlens.models.classify2d:SpectrumCNN",
+    "SpectrumCNNEnsemble": "nmrlens.models.classify2d:SpectrumCNNEnsemble",
     "ReversibleNet": "nmrlens.models.invert:ReversibleNet",
     "PeakListModel": "nmrlens.models.peaklist:PeakListModel",
     "AssignModel": "nmrlens.models.assign:AssignModel",

@@ -24,6 +24,8 @@ HSQC and HMBC); the branch features are concatenated with a presence mask (a mis
 contributes zeros) and a small head gives one logit per class. ``multilabel`` models use sigmoid
 outputs (substructures: several may be present in a mixture, none in an unrelated compound);
 otherwise softmax (compound classes). Input: (B, n_branches, H, W) in [0, 1].
+:class:`SpectrumCNNEnsemble` averages the class probabilities of several such models (e.g. seeds)
+behind the same interface.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ __all__ = [
     "preprocess_image",
     "stack_branches",
     "SpectrumCNN",
+    "SpectrumCNNEnsemble",
     "Classification",
     "SpectrumClassifier",
     "PEAKLIST_EXTENSIONS",
@@ -285,6 +288,63 @@ class SpectrumCNN(nn.Module):
         return logits.sigmoid() if self.multilabel else logits.softmax(dim=-1)
 
 
+class SpectrumCNNEnsemble(nn.Module):
+    """Several :class:`SpectrumCNN` of one architecture whose class probabilities are averaged.
+
+    ``forward`` returns logits whose :meth:`probabilities` are the members' mean probabilities
+    (softmax: the log of the mean; multilabel: the logit of the mean), so the ensemble can be used
+    wherever a SpectrumCNN is. Class-activation maps target the first member's layers
+    (:meth:`target_layer`) and explain its share of the averaged output.
+
+    Args:
+        members: number of members; the other arguments are the members' (see SpectrumCNN).
+    """
+
+    def __init__(self, members: int = 3, **member: Any) -> None:
+        from nmrlens.errors import ConfigError
+
+        super().__init__()
+        if isinstance(members, bool) or not isinstance(members, int) or members < 1:
+            raise ConfigError(f"members: got {members!r}, expected a whole number >= 1")
+        self.members = nn.ModuleList(SpectrumCNN(**member) for _ in range(members))
+        first = self.members[0]
+        self.hparams: dict[str, Any] = dict(members=members, **first.hparams)
+        self.classes, self.branches = first.classes, first.branches
+        self.multilabel, self.image_size = first.multilabel, first.image_size
+
+    @classmethod
+    def from_members(cls, models: Sequence[SpectrumCNN]) -> "SpectrumCNNEnsemble":
+        """An ensemble holding copies of the weights of ``models`` (same hyper-parameters)."""
+        if not models:
+            raise NmrLensError("members: got none, expected at least one SpectrumCNN")
+        first = dict(models[0].hparams)
+        for k, m in enumerate(models[1:], 1):
+            if m.hparams != first:
+                raise NmrLensError(f"members[{k}]: hyper-parameters differ from members[0]'s, expected one architecture")
+        ens = cls(members=len(models), **first)
+        for dst, src in zip(ens.members, models):
+            dst.load_state_dict(src.state_dict())
+        return ens
+
+    def branch_index(self, branch: str | int) -> int:
+        """Index of a branch given by name or index (see SpectrumCNN)."""
+        return self.members[0].branch_index(branch)
+
+    def target_layer(self, branch: str | int = 0) -> Any:
+        """The first member's last convolution of a branch (default target of class-activation maps)."""
+        return self.members[0].target_layer(branch)
+
+    def forward(self, x: torch.Tensor, present: "torch.Tensor | None" = None) -> torch.Tensor:
+        """Logits (B, n_classes) of the mean member probabilities (see the class docstring)."""
+        p = torch.stack([m.probabilities(m(x, present)) for m in self.members]).mean(0)
+        p = p.clamp(1e-7, 1 - 1e-7) if self.multilabel else p.clamp_min(1e-12)
+        return torch.log(p) - torch.log1p(-p) if self.multilabel else torch.log(p)
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """Class probabilities from logits (sigmoid for multilabel models, softmax otherwise)."""
+        return logits.sigmoid() if self.multilabel else logits.softmax(dim=-1)
+
+
 @dataclass(frozen=True)
 class Classification:
     """A prediction for one sample: class probabilities (class -> 0..1), best class first."""
@@ -300,13 +360,13 @@ class Classification:
 
 
 class SpectrumClassifier:
-    """A loaded :class:`SpectrumCNN` with its preprocessing: images (paths/arrays) -> probabilities.
+    """A loaded :class:`SpectrumCNN` (or ensemble) with its preprocessing: images (paths/arrays) -> probabilities.
 
     Use :meth:`load` with a checkpoint stem/path or a task name ("substructure", "superclass",
     "simulated": the shipped checkpoint of that task).
     """
 
-    def __init__(self, model: SpectrumCNN, sidecar: dict[str, Any] | None = None) -> None:
+    def __init__(self, model: "SpectrumCNN | SpectrumCNNEnsemble", sidecar: dict[str, Any] | None = None) -> None:
         self.model = model.eval()
         self.sidecar = sidecar or {}
 
@@ -325,8 +385,9 @@ class SpectrumClassifier:
                                         "pass --checkpoint")
             checkpoint = str(stem)
         model, sidecar = load_checkpoint(checkpoint)
-        if not isinstance(model, SpectrumCNN):
-            raise NmrLensError(f"checkpoint: {checkpoint!r} holds a {type(model).__name__}, expected a SpectrumCNN")
+        if not isinstance(model, (SpectrumCNN, SpectrumCNNEnsemble)):
+            raise NmrLensError(f"checkpoint: {checkpoint!r} holds a {type(model).__name__}, expected a SpectrumCNN "
+                               "or a SpectrumCNNEnsemble")
         return cls(model, sidecar)
 
     @property

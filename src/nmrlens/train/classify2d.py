@@ -45,7 +45,7 @@ from nmrlens.models.classify2d import SUBSTRUCTURE_CLASSES, SpectrumCNN
 
 __all__ = ["ModelSection", "DataSection", "TrainSection", "Classify2DConfig", "TensorData", "to_tensors", "augment",
            "fit", "predict_proba", "val_score", "average_precision", "roc_auc", "SELECT_SCORES", "build_model", "train",
-           "main", "OTHER"]
+           "main", "OTHER", "bmrb2d_split"]
 
 log = logging.getLogger(__name__)
 #: Label of the merged rare classes.
@@ -585,11 +585,7 @@ def train(cfg: Classify2DConfig, out_dir: Path) -> dict[str, Any]:
                              duplicates_dropped=len(bench.duplicates), init=cfg.model.init,
                              simulated_mixture_partners=0 if negatives is None else len(negatives))
     else:
-        from nmrlens.data.images2d import load_bmrb2d_images
-        from nmrlens.data.splits import split_of_block
-
-        images = load_bmrb2d_images(resolve_data(cfg.data.path, "bmrb2d"), size, level=cfg.data.level)
-        split = {s.key: split_of_block(s.group) for s in images}
+        images, split = bmrb2d_split(cfg.data.path, size, cfg.data.level)
         train_s = [s for s in images if split[s.key] == "train"]
         comp_label: dict[str, str] = {s.group: s.label for s in train_s}
         counts: dict[str, int] = {}
@@ -618,6 +614,16 @@ def train(cfg: Classify2DConfig, out_dir: Path) -> dict[str, Any]:
     _write_json(out_dir / "metrics.json", metrics)
     log.info("saved %s: %s", stem, metrics)
     return metrics
+
+
+def bmrb2d_split(path: str, size: Sequence[int], level: str) -> tuple[list[ImageSample], dict[str, str]]:
+    """The bmrb2d images (``path`` under NMRLENS_DATA_DIR, "" = bmrb2d) labelled at ``level`` and the
+    split of each (image key -> train/val/test, molecule level: the InChIKey block)."""
+    from nmrlens.data.images2d import load_bmrb2d_images
+    from nmrlens.data.splits import split_of_block
+
+    images = load_bmrb2d_images(resolve_data(path, "bmrb2d"), size, level=level)
+    return images, {s.key: split_of_block(s.group) for s in images}
 
 
 def _entry_pairs(samples: Sequence[ImageSample]) -> list[ImageSample]:

@@ -62,7 +62,9 @@ class GenPhaseSection:
 
 @dataclass
 class GenTrainSection:
-    """Optimisation settings shared by the phases."""
+    """Optimisation settings shared by the phases; ``init_checkpoint`` (a path or a shipped name such
+    as ``generate_v2``; empty = random initialisation) starts from the weights of an earlier run of
+    the same architecture (continued training)."""
 
     batch_size: int = 64
     weight_decay: float = 1e-4
@@ -73,6 +75,7 @@ class GenTrainSection:
     eval_every: int = 200
     val_limit: int = 600
     half: bool = True
+    init_checkpoint: str = ""
 
 
 @dataclass
@@ -190,6 +193,19 @@ def _load_data(cfg: GenTrainConfig) -> tuple[list[Any], list[Any], list[Any], di
     return train_exp, val_exp, sim, info
 
 
+def _init_from(model: Any, checkpoint: str) -> None:
+    """Copy the weights of ``checkpoint`` into ``model`` (float32), which must have its architecture."""
+    from nmrlens.errors import NmrLensError
+    from nmrlens.models.checkpoint import load_checkpoint
+
+    init, _ = load_checkpoint(checkpoint)
+    if getattr(init, "hparams", None) != model.hparams:
+        raise NmrLensError(f"train.init_checkpoint: {checkpoint!r} has hyper-parameters {getattr(init, 'hparams', None)}, "
+                           f"expected those of [model]: {model.hparams}")
+    model.load_state_dict({k: v.float() for k, v in init.state_dict().items()})
+    log.info("initialised from %s", checkpoint)
+
+
 def train(cfg: GenTrainConfig, out_dir: Path) -> dict[str, Any]:
     """Run both phases; write ``out_dir/{pretrain,best,last}.{safetensors,json}``, ``config.json``, ``log.jsonl``."""
     import torch
@@ -210,6 +226,8 @@ def train(cfg: GenTrainConfig, out_dir: Path) -> dict[str, Any]:
     val = vrng.sample(val_exp, min(len(val_exp), tc.val_limit)) if val_exp else []
     val_cfg = [vrng.choice(e.configs) for e in val]
     model = GenerationModel(src_tok.vocab_size, tgt_tok.vocab_size, **dataclasses.asdict(cfg.model))
+    if tc.init_checkpoint:
+        _init_from(model, tc.init_checkpoint)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.pretrain.lr, weight_decay=tc.weight_decay)
     pad_t = tgt_tok.pad_id
 

@@ -164,3 +164,55 @@ def test_flatten_readout_keeps_positions() -> None:
         SpectrumCNN(readout="attention")
     with pytest.raises(ConfigError, match="shrink"):
         SpectrumCNN(image_size=[16, 16], channels=[2, 2, 2, 2, 2], readout="flatten")
+
+
+def _ensemble_members() -> list[SpectrumCNN]:
+    first = trained_tiny_model()
+    torch.manual_seed(3)
+    second = SpectrumCNN(**first.hparams)  # an untrained member: its probabilities differ from the first's
+    return [first, second.eval()]
+
+
+def test_ensemble_averages_member_probabilities_and_reloads(tmp_path) -> None:
+    from nmrlens.models.classify2d import SpectrumCNNEnsemble
+
+    members = _ensemble_members()
+    ens = SpectrumCNNEnsemble.from_members(members).eval()
+    x = torch.rand(5, 2, *SIZE)
+    with torch.no_grad():
+        want = torch.stack([m.probabilities(m(x)) for m in members]).mean(0)
+        got = ens.probabilities(ens(x))
+        assert torch.allclose(got, want, atol=1e-6)
+        assert not torch.allclose(got, members[0].probabilities(members[0](x)), atol=1e-3)
+        stem = save_checkpoint(ens, tmp_path / "ens")
+        loaded, side = load_checkpoint(stem)
+        assert side["model_class"] == "SpectrumCNNEnsemble" and loaded.classes == CLASSES
+        assert torch.equal(ens(x), loaded(x))
+    clf = SpectrumClassifier.load(str(stem))
+    img = np.zeros(SIZE, dtype=np.float32)
+    img[11:14, 23:26] = 1.0
+    assert set(clf.predict({"HSQC": img, "HMBC": img}).probabilities) == set(CLASSES)
+    assert ens.target_layer("HMBC") is ens.members[0].target_layer("HMBC")
+
+
+def test_ensemble_overfits_tiny_batch() -> None:
+    from nmrlens.models.classify2d import SpectrumCNNEnsemble
+
+    model = trained_tiny_model()
+    ens = SpectrumCNNEnsemble.from_members([model, model]).eval()
+    x, y, _ = synthetic_images(30, seed=99)
+    with torch.no_grad():
+        assert (ens(torch.from_numpy(x)).argmax(1).numpy() == y).mean() >= 0.95
+
+
+def test_ensemble_rejects_mixed_architectures() -> None:
+    from nmrlens.models.classify2d import SpectrumCNNEnsemble
+
+    first = trained_tiny_model()
+    other = SpectrumCNN(**{**first.hparams, "head_hidden": 8})
+    with pytest.raises(NmrLensError, match=r"members\[1\]"):
+        SpectrumCNNEnsemble.from_members([first, other])
+    with pytest.raises(NmrLensError, match="none"):
+        SpectrumCNNEnsemble.from_members([])
+    with pytest.raises(ConfigError, match="members"):
+        SpectrumCNNEnsemble(members=0, **first.hparams)

@@ -99,3 +99,32 @@ def test_val_score_selection_and_class_weights() -> None:
     w = class_weights(model, data)
     # pos_weight = sqrt(negatives / positives), clipped to 1..10: a: sqrt(11), b: sqrt(9 / 3)
     assert w.tolist() == pytest.approx([11 ** 0.5, 3 ** 0.5])
+
+
+def test_class_ensemble_builder_measures_and_keeps_seen_blocks(tmp_path, monkeypatch) -> None:
+    import json as _json
+
+    import torch as _torch
+
+    from nmrlens.data.images2d import ImageSample
+    from nmrlens.models.checkpoint import load_checkpoint, save_checkpoint
+    from nmrlens.models.classify2d import SpectrumCNN, SpectrumCNNEnsemble
+    from nmrlens.train import classify2d as c2d
+    from nmrlens.train.classify2d_ensemble import main as ens_main
+    from tests.classify2d_helpers import CLASSES, synthetic_images, trained_tiny_model
+
+    x, y, _ = synthetic_images(12, seed=5)
+    samples = [ImageSample(f"k{i}", f"g{i}", {"HSQC": x[i, 0], "HMBC": x[i, 1]}, CLASSES[int(y[i])]) for i in range(12)]
+    split = {s.key: ("val" if i % 2 else "test") for i, s in enumerate(samples)}
+    monkeypatch.setattr(c2d, "bmrb2d_split", lambda path, size, level: (samples, split))
+    good = trained_tiny_model()
+    _torch.manual_seed(1)
+    stems = [save_checkpoint(good, tmp_path / "m0", extra={"seen_blocks": ["AAA"]}),
+             save_checkpoint(SpectrumCNN(**good.hparams), tmp_path / "m1", extra={"seen_blocks": ["BBB"]})]
+    assert ens_main(["--members", *map(str, stems), "--out", str(tmp_path / "ens")]) == 0
+    model, side = load_checkpoint(tmp_path / "ens")
+    assert isinstance(model, SpectrumCNNEnsemble) and side["extra"]["seen_blocks"] == ["AAA", "BBB"]
+    m = side["metrics"]
+    assert m["val_images"] == m["test_images"] == 6 and m["test_member_accuracy"][0] == 1.0
+    assert 0.0 <= m["test_accuracy"] <= 1.0
+    assert _json.loads((tmp_path / "ens.json").read_text())["training_data"]["members"] == [str(s) for s in stems]

@@ -15,10 +15,11 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "generate_records.jsonl"
 
 
 def test_shipped_configs_load() -> None:
-    for name in ("generate.toml", "generate_exponly.toml"):
+    for name in ("generate.toml", "generate_exponly.toml", "generate_v2.toml", "generate_v3.toml"):
         cfg = load_config(GenTrainConfig, configs_dir() / name)
         assert cfg.model.dim % cfg.model.heads == 0
     assert load_config(GenTrainConfig, configs_dir() / "generate_exponly.toml").pretrain.minutes == 0
+    assert load_config(GenTrainConfig, configs_dir() / "generate_v3.toml").train.init_checkpoint == "generate_v2"
 
 
 def test_unknown_key_is_an_error(tmp_path: Path) -> None:
@@ -44,6 +45,28 @@ def test_tiny_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     side = json.loads((out / "best.json").read_text())
     assert side["training_data"]["n_sim_train"] == 3 and side["stored_dtype"] == "float16"
     assert len(gen.beams([gen_query()], beam=2, constrain_valid=False)[0]) == 2  # untrained: no valid end expected
+
+
+def test_init_checkpoint_copies_weights_and_checks_architecture(tmp_path: Path) -> None:
+    import torch
+
+    from nmrlens.errors import NmrLensError
+    from nmrlens.models.checkpoint import save_checkpoint
+    from nmrlens.models.generate import GenerationModel
+    from nmrlens.train.generate import _init_from
+
+    torch.manual_seed(0)
+    small = dict(dim=16, heads=2, enc_layers=1, dec_layers=1, ff=32, dropout=0.0, max_src=64, max_tgt=32)
+    src = GenerationModel(40, 30, **small)
+    stem = str(save_checkpoint(src, tmp_path / "start", force=True))
+    dst = GenerationModel(40, 30, **small)
+    assert any(not torch.equal(a, b) for a, b in zip(src.state_dict().values(), dst.state_dict().values()))
+    _init_from(dst, stem)
+    for (k, a), b in zip(src.state_dict().items(), dst.state_dict().values()):
+        assert torch.equal(a, b), k
+    other = GenerationModel(40, 30, **{**small, "dim": 32})
+    with pytest.raises(NmrLensError, match="init_checkpoint"):
+        _init_from(other, stem)
 
 
 def gen_query():  # noqa: ANN201
