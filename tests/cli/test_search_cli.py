@@ -62,6 +62,12 @@ def test_missing_library_and_bad_query_exit_2(built, tmp_path, capsys) -> None: 
     assert "13C and/or 1H" in capsys.readouterr().err
     assert main(["library", "build", "--molecules", str(tmp_path / "x.xyz"), "--out", str(tmp_path / "l")]) == 2
     assert main(["library", "build", "--molecules", str(q), "--out", str(tmp_path / "l"), "--engine", "ray"]) == 2
+    smi = tmp_path / "m.smi"
+    smi.write_text("CCO\n")
+    capsys.readouterr()
+    assert main(["library", "build", "--molecules", str(smi), "--out", str(tmp_path / "l2"), "--workers", "2"]) == 2
+    assert "--workers: only used with --engine process" in capsys.readouterr().err
+    assert not (tmp_path / "l2").exists()  # nothing written for a refused build
 
 
 def test_enumerate_writes_smi(tmp_path, capsys) -> None:  # noqa: ANN001

@@ -26,7 +26,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     b.add_argument("--chunk-size", type=int, default=1000, help="molecules per stored chunk (default 1000)")
     b.add_argument("--index", default="auto", choices=("auto", "flat", "ivf", "hnsw"),
                    help="FAISS index kind (auto: flat up to 200k molecules, else IVF)")
-    b.add_argument("--engine", default="local", choices=("local", "ray"), help="where chunks run (default local)")
+    b.add_argument("--engine", default="local", choices=("local", "process", "ray"),
+                   help="where chunks run: this process (local, default), worker processes on this machine "
+                   "(process) or a Ray cluster (ray)")
+    b.add_argument("--workers", type=int, help="with --engine process: worker processes (default: one per core)")
     b.add_argument("--address", help="with --engine ray: the Ray cluster address (default: a local Ray)")
     b.add_argument("--no-experimental", action="store_true", help="ignore experimental spectra of the input")
     b.add_argument("--threads", type=int, default=1, help="torch threads per chunk (default 1)")
@@ -65,7 +68,8 @@ def run_build(args: argparse.Namespace) -> int:
 
         try:
             report = build_library(args.molecules, args.out, checkpoint=args.checkpoint, chunk_size=args.chunk_size,
-                                   engine=args.engine, address=args.address, index=args.index,
+                                   engine=args.engine, address=args.address, workers=args.workers,
+                                   index=args.index,
                                    use_experimental=not args.no_experimental, force=args.force,
                                    threads=args.threads, progress=tick)
         except KeyboardInterrupt:

@@ -235,7 +235,8 @@ def _input_signature(path: Path | None, n: int) -> dict[str, Any]:
 
 
 def build_library(molecules: str | Path | Sequence[MoleculeInput], out: str | Path, *, checkpoint: str | None = None,
-                  chunk_size: int = 1000, engine: str = "local", address: str | None = None, index: str = "auto",
+                  chunk_size: int = 1000, engine: str = "local", address: str | None = None,
+                  workers: int | None = None, index: str = "auto",
                   use_experimental: bool = True, force: bool = False, threads: int = 1,
                   progress: Callable[[int, int], None] | None = None,
                   max_chunks: int | None = None) -> BuildReport:
@@ -246,7 +247,8 @@ def build_library(molecules: str | Path | Sequence[MoleculeInput], out: str | Pa
         out: the library folder.
         checkpoint: retrieval checkpoint (default: the shipped one).
         chunk_size: molecules per chunk (fixed for the life of a library: a resume reuses it).
-        engine: ``local`` or ``ray`` (``address``: a Ray cluster, default a local instance).
+        engine: ``local``, ``process`` (``workers`` processes, default one per core) or ``ray``
+            (``address``: a Ray cluster, default a local instance).
         index: FAISS index kind (``auto``, ``flat``, ``ivf``, ``hnsw``).
         use_experimental: store experimental spectra of the input and use them in place of predictions.
         force: delete an existing library in ``out`` first.
@@ -271,56 +273,58 @@ def build_library(molecules: str | Path | Sequence[MoleculeInput], out: str | Pa
                 f.unlink()
     signature = _input_signature(path, len(entries))
     ck_sig = str(checkpoint or "shipped:retrieval_v1")
-    with LibraryStore(out, create=True) as store:
-        old = store.get_meta("input")
-        if old is not None and (old != signature or store.get_meta("checkpoint") != ck_sig
-                                or store.get_meta("use_experimental") != use_experimental):
-            raise OutputExistsError(f"--out: {str(out)!r} holds a library of another input or model ({old.get('path')}); "
-                                    "pass --force to rebuild it")
-        chunk_size = int(store.get_meta("chunk_size", chunk_size))
-        if old is None:
-            scorer = _scorer(checkpoint)
-            for key, value in (("input", signature), ("checkpoint", ck_sig), ("chunk_size", chunk_size),
-                               ("embed_dim", scorer.embed_dim), ("use_experimental", use_experimental),
-                               ("created", time.strftime("%Y-%m-%dT%H:%M:%S")), ("complete", False),
-                               ("fusion", scorer.fusion)):
-                store.set_meta(key, value)
-        n_chunks = (len(entries) + chunk_size - 1) // chunk_size
-        done = store.done_chunks()
-        report = BuildReport(n_input=len(entries), chunks_total=n_chunks, chunks_done=len(done))
-        todo = [c for c in range(n_chunks) if c not in done]
-        if max_chunks is not None:
-            todo = todo[:max_chunks]
+    eng = get_engine(engine, address, workers)  # bad engine options fail before anything is written
+    try:
+        with LibraryStore(out, create=True) as store:
+            old = store.get_meta("input")
+            if old is not None and (old != signature or store.get_meta("checkpoint") != ck_sig
+                                    or store.get_meta("use_experimental") != use_experimental):
+                raise OutputExistsError(f"--out: {str(out)!r} holds a library of another input or model "
+                                        f"({old.get('path')}); pass --force to rebuild it")
+            chunk_size = int(store.get_meta("chunk_size", chunk_size))
+            if old is None:
+                scorer = _scorer(checkpoint)
+                for key, value in (("input", signature), ("checkpoint", ck_sig), ("chunk_size", chunk_size),
+                                   ("embed_dim", scorer.embed_dim), ("use_experimental", use_experimental),
+                                   ("created", time.strftime("%Y-%m-%dT%H:%M:%S")), ("complete", False),
+                                   ("fusion", scorer.fusion)):
+                    store.set_meta(key, value)
+            n_chunks = (len(entries) + chunk_size - 1) // chunk_size
+            done = store.done_chunks()
+            report = BuildReport(n_input=len(entries), chunks_total=n_chunks, chunks_done=len(done))
+            todo = [c for c in range(n_chunks) if c not in done]
+            if max_chunks is not None:
+                todo = todo[:max_chunks]
 
-        def jobs() -> Iterator[tuple[int, tuple[Any, ...]]]:
-            for c in todo:
-                part = entries[c * chunk_size:(c + 1) * chunk_size]
-                yield c, ([(c * chunk_size + i, e.smiles, e.name, e.experimental) for i, e in enumerate(part)],
-                          checkpoint, use_experimental, threads)
+            def jobs() -> Iterator[tuple[int, tuple[Any, ...]]]:
+                for c in todo:
+                    part = entries[c * chunk_size:(c + 1) * chunk_size]
+                    yield c, ([(c * chunk_size + i, e.smiles, e.name, e.experimental) for i, e in enumerate(part)],
+                              checkpoint, use_experimental, threads)
 
-        eng = get_engine(engine, address)
-        n_done_mols = sum(min(chunk_size, len(entries) - c * chunk_size) for c in done)
-        try:
-            for c, (rows, skipped) in eng.map(process_chunk, jobs()):
-                n_in = min(chunk_size, len(entries) - c * chunk_size)
-                report.n_new += store.add_chunk(c, n_in, rows)
-                report.n_skipped += sum(skipped.values())
-                for k, v in skipped.items():
-                    report.skipped[k] = report.skipped.get(k, 0) + v
-                report.chunks_done += 1
-                n_done_mols += n_in
-                if progress is not None:
-                    progress(n_done_mols, len(entries))
-        finally:
-            eng.close()
-            report.n_stored = store.count()
-            report.seconds = round(time.time() - t0, 2)
-            report.molecules_per_second = round(report.n_new / max(1e-9, report.seconds), 1)
-        if report.chunks_done == n_chunks:
-            write_indexes(store, index)
-            store.set_meta("complete", True)
-            report.complete = True
-        store.set_meta("last_build", asdict(report))
+            n_done_mols = sum(min(chunk_size, len(entries) - c * chunk_size) for c in done)
+            try:
+                for c, (rows, skipped) in eng.map(process_chunk, jobs()):
+                    n_in = min(chunk_size, len(entries) - c * chunk_size)
+                    report.n_new += store.add_chunk(c, n_in, rows)
+                    report.n_skipped += sum(skipped.values())
+                    for k, v in skipped.items():
+                        report.skipped[k] = report.skipped.get(k, 0) + v
+                    report.chunks_done += 1
+                    n_done_mols += n_in
+                    if progress is not None:
+                        progress(n_done_mols, len(entries))
+            finally:
+                report.n_stored = store.count()
+                report.seconds = round(time.time() - t0, 2)
+                report.molecules_per_second = round(report.n_new / max(1e-9, report.seconds), 1)
+            if report.chunks_done == n_chunks:
+                write_indexes(store, index)
+                store.set_meta("complete", True)
+                report.complete = True
+            store.set_meta("last_build", asdict(report))
+    finally:
+        eng.close()
     return report
 
 

@@ -1,4 +1,5 @@
-"""Execution engines of a library build: ``local`` (this process) and ``ray`` (a Ray cluster).
+"""Execution engines of a library build: ``local`` (this process), ``process`` (worker processes on
+this machine, one per core by default) and ``ray`` (a Ray cluster).
 
 An engine maps a function over input chunks and yields ``(chunk_number, result)`` in any order;
 the builder stores each result as it comes, so both engines give the same library.
@@ -10,9 +11,11 @@ from typing import Any, Callable, Iterable, Iterator
 
 from nmrlens.errors import NmrLensError
 
-__all__ = ["ENGINES", "Engine", "LocalEngine", "RayEngine", "get_engine"]
+__all__ = ["ENGINES", "Engine", "LocalEngine", "ProcessEngine", "RayEngine", "get_engine"]
 
-ENGINES: tuple[str, ...] = ("local", "ray")
+ENGINES: tuple[str, ...] = ("local", "process", "ray")
+#: Largest number of worker processes of the ``process`` engine.
+MAX_WORKERS = 64
 RAY_HINT = "pip install 'nmrlens[distributed]'"
 
 
@@ -36,6 +39,57 @@ class LocalEngine(Engine):
     def map(self, func: Callable[..., Any], chunks: Iterable[tuple[int, tuple[Any, ...]]]) -> Iterator[tuple[int, Any]]:
         for number, args in chunks:
             yield number, func(*args)
+
+
+class ProcessEngine(Engine):
+    """Runs chunks in ``workers`` worker processes (``spawn``; default: one per CPU core).
+
+    ``func`` must be a module-level function and its arguments picklable (the RDKit/torch work
+    happens in the workers). At most two chunks per worker are in flight; results are yielded as
+    they finish.
+
+    Raises:
+        NmrLensError: for a worker count outside 1..MAX_WORKERS.
+    """
+
+    name = "process"
+
+    def __init__(self, workers: int | None = None) -> None:
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        if workers is None:
+            workers = max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                 else (os.cpu_count() or 1)))
+        if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+            raise NmrLensError(f"--workers: got {workers!r}, expected a whole number in 1..{MAX_WORKERS}")
+        self.workers = workers
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def map(self, func: Callable[..., Any], chunks: Iterable[tuple[int, tuple[Any, ...]]]) -> Iterator[tuple[int, Any]]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        pending: dict[Any, int] = {}
+        it = iter(chunks)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < 2 * self.workers:
+                try:
+                    number, args = next(it)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending[self.pool.submit(func, *args)] = number
+            if not pending:
+                return
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield pending.pop(fut), fut.result()
+
+    def close(self) -> None:
+        """Stop the worker processes (chunks not yet started are cancelled)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class RayEngine(Engine):
@@ -83,16 +137,20 @@ class RayEngine(Engine):
         """Leave the Ray instance running (it may be shared)."""
 
 
-def get_engine(name: str, address: str | None = None) -> Engine:
-    """The engine called ``name`` (``local`` or ``ray``).
+def get_engine(name: str, address: str | None = None, workers: int | None = None) -> Engine:
+    """The engine called ``name`` (``local``, ``process`` with ``workers`` processes, or ``ray``).
 
     Raises:
-        NmrLensError: for an unknown engine, or ``ray`` without Ray installed.
+        NmrLensError: for an unknown engine, options of another engine, or ``ray`` without Ray installed.
     """
+    if address and name != "ray":
+        raise NmrLensError("--address: only used with --engine ray")
+    if workers is not None and name != "process":
+        raise NmrLensError("--workers: only used with --engine process")
     if name == "local":
-        if address:
-            raise NmrLensError("--address: only used with --engine ray")
         return LocalEngine()
+    if name == "process":
+        return ProcessEngine(workers)
     if name == "ray":
         return RayEngine(address)
     raise NmrLensError(f"--engine: got {name!r}, expected one of {', '.join(ENGINES)}")

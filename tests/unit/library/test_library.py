@@ -141,6 +141,32 @@ def test_ray_engine_is_guarded_and_local_engine_maps() -> None:
     assert list(get_engine("local").map(lambda a, b: a + b, [(0, (1, 2)), (1, (3, 4))])) == [(0, 3), (1, 7)]
     with pytest.raises(NmrLensError, match="engine"):
         get_engine("spark")
+    with pytest.raises(NmrLensError, match="--workers"):
+        get_engine("local", workers=2)
+    with pytest.raises(NmrLensError, match="--address"):
+        get_engine("process", address="ray://x")
+    with pytest.raises(NmrLensError, match=r"--workers: got 0"):
+        get_engine("process", workers=0)
+
+
+def test_process_engine_gives_the_same_library_as_local(tmp_path, ckpt) -> None:  # noqa: ANN001
+    import operator
+
+    eng = get_engine("process", workers=2)
+    try:
+        assert sorted(eng.map(operator.add, [(k, (k, 10)) for k in range(5)])) == [(k, k + 10) for k in range(5)]
+    finally:
+        eng.close()
+    rec = write_records(tmp_path / "mols.jsonl")
+    local = build_library(rec, tmp_path / "local", checkpoint=ckpt, chunk_size=4)
+    multi = build_library(rec, tmp_path / "multi", checkpoint=ckpt, chunk_size=4, engine="process", workers=2)
+    assert multi.complete and multi.n_stored == local.n_stored == len(SMILES)
+    with LibraryStore(tmp_path / "local") as a, LibraryStore(tmp_path / "multi") as b:
+        ids = list(range(len(SMILES)))
+        ra, rb = a.rows(ids), b.rows(ids)
+        for i in ids:
+            assert (ra[i].smiles, ra[i].predicted) == (rb[i].smiles, rb[i].predicted)
+            assert np.allclose(ra[i].emb_mol, rb[i].emb_mol, atol=1e-5)
 
 
 def test_api_search_opens_the_library_with_its_checkpoint(tmp_path, ckpt) -> None:  # noqa: ANN001
