@@ -88,6 +88,14 @@ def test_evaluate_unknown_data_exits_2(tmp_path: Path, capsys: pytest.CaptureFix
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_evaluate_workers_only_for_tasks_that_build_a_library(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text("")
+    assert main(["evaluate", "shifts", "--data", str(data), "--workers", "2", "--out", str(tmp_path / "m.json")]) == 2
+    assert "--workers: task 'shifts' does not use worker processes" in capsys.readouterr().err
+    assert not (tmp_path / "m.json").exists()
+
+
 def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     src = tmp_path / "a.json"
     src.write_text('{"nucleus": "1H", "peaks": [{"shift": 25.0}]}')

@@ -34,6 +34,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="retrieval: extra library molecules (.smi, .sdf, .jsonl[.gz])")
     p.add_argument("--library-size", type=int, default=None, metavar="N",
                    help="retrieval: library of N molecules (the query molecules plus random others)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="retrieval: build the (cached) library with N worker processes (default: this process)")
     p.add_argument("--library", default=None, help="tasks that search a library (elucidate): a library folder or spectra file")
     p.set_defaults(func=run)
 
@@ -51,16 +53,17 @@ def run(args: argparse.Namespace) -> int:
 
             raise NmrLensError(f"--beam: got {args.beam} for task {args.task!r}; --beam applies to the generation task only")
         options["beam"] = args.beam
-    if getattr(args, "library", None) is not None:
-        import inspect
+    for name, what in (("library", "a library"), ("workers", "worker processes")):
+        if getattr(args, name, None) is not None:
+            import inspect
 
-        from nmrlens.evaluate import get_task
+            from nmrlens.evaluate import get_task
 
-        if "library" not in inspect.signature(get_task(args.task)).parameters:
-            from nmrlens.errors import NmrLensError
+            if name not in inspect.signature(get_task(args.task)).parameters:
+                from nmrlens.errors import NmrLensError
 
-            raise NmrLensError(f"--library: task {args.task!r} does not use a library")
-        options["library"] = args.library
+                raise NmrLensError(f"--{name}: task {args.task!r} does not use {what}")
+            options[name] = getattr(args, name)
     metrics = run_task(args.task, args.data, limit=args.limit, seed=args.seed, **options)
     metrics.setdefault("wall_seconds", round(time.perf_counter() - t0, 3))
     metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}

@@ -11,6 +11,8 @@
   (:func:`nmrlens.data.splits.is_held_out`) with an experimental 13C and/or 1H spectrum; ``--limit``
   takes a seeded random sample of them. Configurations: C, H, CH (the spectra), CF, HF, CHF (the
   same with the record's formula as an exact filter).
+- ``--workers N``: the library is built by N worker processes (``nmrlens library build --engine
+  process``); the default builds it in this process.
 - ``--library-size N``: the library is the query molecules plus random other molecules, N in all
   (when N is below the number of query molecules, N of the queries are kept).
 - A hit is a molecule with the query's first InChIKey block (stereoisomers share a spectrum);
@@ -125,9 +127,10 @@ def _checkpoint_key(checkpoint: str | None) -> str:
 
 
 def cached_library(smiles: Sequence[str], checkpoint: str | None, *, chunk_size: int = 2000,
-                   progress: Callable[[int, int], None] | None = None) -> Path:
+                   progress: Callable[[int, int], None] | None = None, workers: int | None = None) -> Path:
     """Folder of a library (predicted spectra only) of ``smiles``, built on first use and cached
-    (keyed by the molecules, the retrieval checkpoint and the shipped shift model)."""
+    (keyed by the molecules, the retrieval checkpoint and the shipped shift model); ``workers``:
+    build with that many worker processes (None: in this process)."""
     from nmrlens.library.build import MoleculeInput, build_library
 
     h = hashlib.sha256()
@@ -136,7 +139,8 @@ def cached_library(smiles: Sequence[str], checkpoint: str | None, *, chunk_size:
         h.update(s.encode() + b"\n")
     folder = _cache_root() / "retrieval_libraries" / h.hexdigest()[:20]
     rep = build_library([MoleculeInput(s) for s in smiles], folder, checkpoint=checkpoint, chunk_size=chunk_size,
-                        use_experimental=False, progress=progress)
+                        use_experimental=False, progress=progress, engine="local" if workers is None else "process",
+                        workers=workers)
     log.info("library %s: %s", folder, rep)
     return folder
 
@@ -242,7 +246,7 @@ def _select(records: Sequence[QueryRecord], *, split: str | None, limit: int | N
 
 def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint: str | None = None,
              library_extra: Sequence[str | Path] | None = None, library_size: int | None = None,
-             split: str | None = None) -> dict[str, Any]:
+             split: str | None = None, workers: int | None = None) -> dict[str, Any]:
     """Run the retrieval benchmark (see the module docstring) and return flat metrics.
 
     ``split`` (None = held-out records, as the evaluation contract says) is for model selection
@@ -276,7 +280,7 @@ def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint:
         random.Random(seed + 1).shuffle(others)
         lib_smiles = qsmi + others[: library_size - len(qsmi)]
     log.info("%d records, %d queries, library of %d molecules", len(records), len(queries), len(lib_smiles))
-    folder = cached_library(lib_smiles, checkpoint)
+    folder = cached_library(lib_smiles, checkpoint, workers=workers)
     lib = Library(folder, checkpoint=checkpoint)
     try:
         timer: list[float] = []
