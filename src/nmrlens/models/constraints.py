@@ -9,11 +9,15 @@ Each constraint keeps a per-hypothesis state and says which next tokens are allo
 - :class:`ValenceConstraint`: no atom gets more bonds than its largest valence (RDKit's valence list,
   charge-shifted for bracket atoms, hydrogens counted), so a hypothesis cannot grow into an
   over-bonded atom; aromatic atoms keep one valence for the ring's pi system;
+- :class:`HydrogenBound`: with a target formula, a hypothesis is stopped as soon as its hydrogen count
+  can no longer come out right: the atoms it can no longer bond to (not the current atom, not on
+  the branch stack, no open ring label) already carry more hydrogens than the formula has, or even
+  the most hydrogens the placed and remaining atoms could still carry are too few;
 - :class:`EndCheck`: a hypothesis may end only as a molecule RDKit accepts (and, with a target
   formula, of exactly that formula, hydrogens included).
 
-The first three only remove continuations that can never give a valid SMILES (an upper bound:
-tested not to block any nmrshiftdb2 molecule); the last is exact.
+The first four only remove continuations that can never give a valid SMILES (of the formula): they
+are bounds, tested not to block any nmrshiftdb2 molecule; the last is exact.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from torch import Tensor
 
 from nmrlens.errors import NmrLensError
 
-__all__ = ["FormulaConstraint", "SyntaxConstraint", "ValenceConstraint", "EndCheck", "molecule_formula"]
+__all__ = ["FormulaConstraint", "SyntaxConstraint", "ValenceConstraint", "HydrogenBound", "EndCheck",
+           "molecule_formula"]
 
 
 #: The organic-subset atom tokens (written without brackets) and their largest valence (aromatic: sigma
@@ -270,6 +275,86 @@ class EndCheck:
         return hit
 
 
+class HydrogenBound:
+    """Hydrogen-count bound for rows with a target formula (see the module docstring).
+
+    For every hypothesis, with the valence state of :class:`ValenceConstraint` and the atoms the
+    :class:`FormulaConstraint` still has to place:
+
+    - *fewest hydrogens*: the sum over *sealed* atoms (not the current atom, not on the branch stack,
+      no open ring label; such an atom can get no further bond) of their final hydrogen count;
+    - *most hydrogens*: for each placed atom the most it can still carry, plus for each atom still to
+      come the most it can carry with one bond; when every atom involved has a single valence, each
+      bond still to come (one per atom still to come, one per open ring label) also removes a hydrogen
+      at its other end, except the bonds that can land on open atoms whose hydrogens are fixed
+      (bracket atoms, aromatic heteroatoms: up to their capacity left) and, for a positively charged
+      formula, as many as its charge (a cation such as ``[N+]`` takes one bond more than its
+      neutral valence; in a neutral zwitterion the anion's missing hydrogen makes up for it).
+
+    A row is stopped when the fewest exceed the formula's hydrogens or the most fall short. A row
+    that has seen a token the bookkeeping does not model (``.``) is not bounded.
+
+    Args:
+        formula_constraint, valence_constraint: the decoder's constraints (their states are read);
+        formulas: per batch row, the target formula or None (no bound).
+    """
+
+    def __init__(self, formula_constraint: FormulaConstraint, valence_constraint: "ValenceConstraint",
+                 formulas: Sequence[str | None]) -> None:
+        from nmrlens.chem.formula import parse_formula_charge
+
+        self.targets: list[int | None] = []
+        self.slack: list[int] = []
+        for f in formulas:
+            norm = _normalized(f) if f else None
+            counts, charge = parse_formula_charge(norm) if norm else ({}, 0)
+            self.targets.append(counts.get("H", 0) if norm else None)
+            self.slack.append(max(0, charge))
+        cols = formula_constraint.elements + ["<forbidden>"]
+        self.col_most = [_h_most(_VALENCES.get(e, (4,)), 1) for e in cols]
+        self.col_single = [len(_VALENCES.get(e, (4,))) == 1 for e in cols]
+
+    def violated(self, vstate: Sequence["_Row"], left: Tensor, width: int) -> list[bool]:
+        """Per beam row (batch row = index // ``width``), True when its hydrogen count can no longer match;
+        ``left`` (N, E+1): the formula constraint's atoms still to place."""
+        out = []
+        counts = left.tolist()
+        for i, r in enumerate(vstate):
+            target = self.targets[i // width]
+            if target is None or r.dead or r.loose or r.br is not None:
+                out.append(False)
+                continue
+            open_atoms = {r.prev, *r.stack, *(a for a, _ in r.rings.values())}
+            fewest, most, single, fixed_slots = 0, 0, True, 0
+            for j, (mode, arg) in enumerate(r.hmode):
+                if mode == _H_CAP:
+                    now = far = r.caps[j]
+                elif mode == _H_ZERO or mode == _H_FIXED:
+                    now = far = 0 if mode == _H_ZERO else int(arg)
+                    if j in open_atoms:
+                        fixed_slots += max(0, r.caps[j])
+                else:
+                    vals, start = arg
+                    used = start - r.caps[j]
+                    now, far = _h_now(vals, used), _h_most(vals, used)
+                    single = single and j not in open_atoms
+                if j in open_atoms:
+                    most += far
+                else:
+                    fewest += now
+                    most += now
+            to_come = 0
+            for c, n in enumerate(counts[i]):
+                if n:
+                    to_come += n
+                    most += n * self.col_most[c]
+                    single = single and self.col_single[c]
+            if single and r.hmode:
+                most -= max(0, to_come + len(r.rings) - fixed_slots - self.slack[i // width])
+            out.append(fewest > target or most < target)
+        return out
+
+
 _BOND_ORDER = {"-": 1, "/": 1, "\\": 1, ":": 1, "=": 2, "#": 3, "$": 4}
 _FREE = 99  # capacity "before the first atom"
 
@@ -302,14 +387,60 @@ def _bracket_capacity(text: str) -> tuple[int, bool] | None:
     return top - atom.GetNumExplicitHs() - (1 if arom and z == 6 else 0), arom
 
 
+@functools.lru_cache(maxsize=4096)
+def _bracket_hydrogens(text: str) -> int:
+    """Hydrogens of a bracket atom such as ``[C@@H]`` (its explicit ones; RDKit adds no implicit ones), counting
+    a bracket hydrogen such as ``[2H]`` itself; 0 when unreadable."""
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(text, sanitize=False)
+    if mol is None or mol.GetNumAtoms() != 1:
+        return 0
+    atom = mol.GetAtomWithIdx(0)
+    return atom.GetNumExplicitHs() + (1 if atom.GetAtomicNum() == 1 else 0)  # [2H] is itself a hydrogen
+
+
+#: Valences RDKit allows the organic-subset atoms written without brackets (neutral); the hydrogens of
+#: such an atom are the smallest allowed valence not below its bonds, less its bonds.
+_VALENCES: dict[str, tuple[int, ...]] = {"B": (3,), "C": (4,), "N": (3,), "O": (2,), "F": (1,), "Cl": (1,), "Br": (1,),
+                                         "I": (1, 3, 5), "P": (3, 5), "S": (2, 4, 6), "Si": (4,), "Se": (2, 4, 6)}
+#: Hydrogen modes of an atom (see :class:`HydrogenBound`): H = the capacity left (one valence),
+#: H = 0 (aromatic heteroatom written without brackets), H from the valence list, H fixed (bracket atom).
+_H_CAP, _H_ZERO, _H_VALENCES, _H_FIXED = range(4)
+
+
+def _h_token(token: str) -> tuple[int, Any]:
+    """Hydrogen mode of an organic-subset atom token."""
+    if token == "c":
+        return _H_CAP, None
+    if token.islower():
+        return _H_ZERO, None
+    vals = _VALENCES.get(token, (_ORGANIC_CAP.get(token, 4),))
+    return (_H_CAP, None) if len(vals) == 1 else (_H_VALENCES, vals)
+
+
+def _h_now(vals: tuple[int, ...], used: int) -> int:
+    """Hydrogens of an atom with allowed valences ``vals`` and ``used`` bond orders (0 past the largest)."""
+    for v in vals:
+        if v >= used:
+            return v - used
+    return 0
+
+
+def _h_most(vals: tuple[int, ...], used: int) -> int:
+    """Most hydrogens an atom with allowed valences ``vals`` can carry once it has at least ``used`` bonds."""
+    return max(_h_now(vals, u) for u in range(used, max(vals) + 1)) if used <= max(vals) else 0
+
+
 class _Row:
     """Valence state of one hypothesis."""
 
-    __slots__ = ("caps", "arom", "prev", "stack", "pending", "rings", "br", "stage", "dead")
+    __slots__ = ("caps", "arom", "hmode", "prev", "stack", "pending", "rings", "br", "stage", "dead", "loose")
 
     def __init__(self) -> None:
         self.caps: list[int] = []
         self.arom: list[bool] = []
+        self.hmode: list[tuple[int, Any]] = []
         self.prev = -1
         self.stack: list[int] = []
         self.pending = 0
@@ -317,16 +448,19 @@ class _Row:
         self.br: list[str] | None = None
         self.stage = 0
         self.dead = False
+        self.loose = False  # a token the bookkeeping does not model (e.g. "."): no hydrogen bound
 
     def copy(self) -> "_Row":
         r = _Row.__new__(_Row)
         r.caps, r.arom, r.prev, r.stack = list(self.caps), list(self.arom), self.prev, list(self.stack)
+        r.hmode, r.loose = list(self.hmode), self.loose
         r.pending, r.rings, r.dead = self.pending, dict(self.rings), self.dead
         r.br = None if self.br is None else list(self.br)
         r.stage = self.stage
         return r
 
-    def place(self, cap: int, arom: bool) -> None:
+    def place(self, cap: int, arom: bool, hmode: tuple[int, Any] = (_H_CAP, None)) -> None:
+        self.hmode.append((hmode[0], (hmode[1], cap) if hmode[0] == _H_VALENCES else hmode[1]))
         if self.prev >= 0:
             order = self.pending or 1
             self.caps[self.prev] -= _cost(order, self.arom[self.prev])
@@ -400,6 +534,7 @@ class ValenceConstraint:
             else:
                 self.kind.append(("other", None))
         self.ring_ids = {lab: i for i, (k, lab) in enumerate(self.kind) if k == "ring"}
+        self.hmode = [_h_token(t) if t in _ORGANIC_CAP else (_H_CAP, None) for t in vocab]
         # allowed tokens inside a bracket, per stage
         digit = torch.tensor([t.isdigit() and len(t) == 1 for t in vocab])
         from nmrlens.chem.mol import SUPPORTED_ELEMENTS
@@ -472,17 +607,18 @@ class ValenceConstraint:
             kind, arg = self.kind[t]
             if r.br is not None:
                 if kind == "close":
-                    got = _bracket_capacity("[" + "".join(r.br) + "]")
+                    text = "[" + "".join(r.br) + "]"
+                    got = _bracket_capacity(text)
                     r.br = None
                     if got is None:
                         r.dead = True
                     else:
-                        r.place(*got)
+                        r.place(*got, hmode=(_H_FIXED, _bracket_hydrogens(text)))
                 else:
                     r.br.append(self.vocab[t])
                     r.stage = self._next_stage(r.stage, t)
             elif kind == "atom":
-                r.place(*arg)
+                r.place(*arg, hmode=self.hmode[t])
             elif kind == "open":
                 r.br = []
                 r.stage = _B_OPEN
@@ -497,6 +633,8 @@ class ValenceConstraint:
                 r.pending = arg
             elif kind == "ring":
                 r.ring(arg)
+            elif kind == "other":
+                r.loose = True
 
     def _next_stage(self, stage: int, t: int) -> int:
         """Bracket-grammar stage after token ``t``."""

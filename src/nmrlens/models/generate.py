@@ -44,12 +44,13 @@ import torch
 from torch import Tensor, nn
 
 from nmrlens.errors import ConfigError, NmrLensError, SpectrumFormatError
-from nmrlens.models.constraints import EndCheck, FormulaConstraint, SyntaxConstraint, ValenceConstraint, _normalized
+from nmrlens.models.constraints import (EndCheck, FormulaConstraint, HydrogenBound, SyntaxConstraint, ValenceConstraint,
+                                        _normalized)
 from nmrlens.nn.transformer import TransformerDecoder, TransformerEncoder
 
 __all__ = [
     "GenerationModel", "Generator", "Candidate", "FormulaConstraint", "SyntaxConstraint", "ValenceConstraint",
-    "EndCheck", "beam_search", "query_segments",
+    "HydrogenBound", "EndCheck", "beam_search", "query_segments",
     "compose_source", "collate_sources", "refine", "rerank_base", "ssr_scores", "config_nuclei",
     "VARIANTS", "DEFAULT_GENERATE_CHECKPOINT", "DEFAULT_COMBINE_WEIGHTS", "MAX_BEAM", "RETRY_FACTOR", "candidate_scorer",
 ]
@@ -212,7 +213,7 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
                 constraint: FormulaConstraint | None = None, budgets: Tensor | None = None,
                 constrained: Tensor | None = None, syntax: SyntaxConstraint | None = None,
                 valence: ValenceConstraint | None = None, end_check: EndCheck | None = None,
-                bf16: bool = False) -> list[list[tuple[list[int], float]]]:
+                hydrogen: HydrogenBound | None = None, bf16: bool = False) -> list[list[tuple[list[int], float]]]:
     """Batched beam search.
 
     Args:
@@ -223,6 +224,8 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
         end_check: the optional validity constraint (:class:`EndCheck`): a hypothesis whose best
             choices include an end that fails the check is dropped; not applied at the last position,
             where every open hypothesis is cut.
+        hydrogen: the optional hydrogen bound (:class:`HydrogenBound`; needs ``valence`` and the
+            formula constraint): a hypothesis whose hydrogen count can no longer match is dropped.
 
     Returns:
         Per source, ``beam`` hypotheses ``(token ids without <bos>/<eos>, summed log-probability)``,
@@ -289,6 +292,11 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
         if vstate is not None:
             vstate = valence.reorder(vstate, parent)  # type: ignore[union-attr]
             valence.advance(vstate, torch.where(was_finished, torch.full_like(tok, eos_id), tok))  # type: ignore[union-attr]
+        if hydrogen is not None and vstate is not None and state is not None:
+            bad = [i for i, v in enumerate(hydrogen.violated(vstate, state["left"], W)) if v and not bool(finished[i])]
+            if bad:
+                scores = scores.clone()
+                scores.view(-1)[bad] = float("-inf")
         tokens = tok
         if bool(finished.all()):
             break
@@ -605,13 +613,15 @@ class Generator:
         if constrain_formula:
             budgets = torch.stack([self.constraint.budget(q.formula if "F" in c else None) for q, c in zip(queries, cfgs)])
             active = torch.tensor(["F" in c and bool(q.formula) for q, c in zip(queries, cfgs)])
+        targets = [q.formula if constrain_formula and "F" in c else None for q, c in zip(queries, cfgs)]
         hyps = beam_search(self.model, src, seg, pad, beam=beam, bos_id=self.tgt_tok.bos_id,
                            eos_id=self.tgt_tok.eos_id, constraint=self.constraint if constrain_formula else None,
                            budgets=budgets, constrained=active,
                            syntax=self.syntax if constrain_syntax else None,
                            valence=self.valence if constrain_valid else None,
-                           end_check=EndCheck(self.tgt_tok, [q.formula if constrain_formula and "F" in c else None
-                                                             for q, c in zip(queries, cfgs)]) if constrain_valid else None,
+                           end_check=EndCheck(self.tgt_tok, targets) if constrain_valid else None,
+                           hydrogen=HydrogenBound(self.constraint, self.valence, targets)
+                           if constrain_valid and constrain_formula else None,
                            bf16=bf16)
         return [[make_candidate(self.tgt_tok.decode(ids), lp, r) for r, (ids, lp) in enumerate(per)] for per in hyps]
 

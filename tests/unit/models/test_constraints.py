@@ -138,3 +138,52 @@ def test_validity_constraints_turn_an_invalid_favourite_into_valid_ends() -> Non
     finished = [TOK.decode(ids) for ids, lp in held if lp > -1e3]
     assert finished and all(molecule_formula(s) is not None for s in finished), finished
     assert "FC(F)(F)(F)" in finished  # CF4: the favourite, cut where carbon is full
+
+
+def _hydrogen_walk(smiles_list: list[str]) -> list[str]:
+    """Teacher-force canonical SMILES with their own formulas; return those the hydrogen bound stopped."""
+    from rdkit import Chem
+
+    from nmrlens.models.constraints import FormulaConstraint, HydrogenBound
+
+    fc, vc = FormulaConstraint(TOK), ValenceConstraint(TOK)
+    smiles = [Chem.MolToSmiles(Chem.MolFromSmiles(s)) for s in smiles_list]
+    formulas = [molecule_formula(s) for s in smiles]
+    hb = HydrogenBound(fc, vc, formulas)
+    seqs = [TOK.encode(s, add_special=False) for s in smiles]
+    fst = fc.start(torch.stack([fc.budget(f) for f in formulas]), torch.ones(len(seqs), dtype=torch.bool))
+    vst = vc.start(len(seqs))
+    stopped: set[int] = set()
+    for p in range(max(map(len, seqs))):
+        tok = torch.tensor([s[p] if p < len(s) else TOK.eos_id for s in seqs])
+        fc.advance(fst, tok)
+        vc.advance(vst, tok)
+        stopped |= {i for i, v in enumerate(hb.violated(vst, fst["left"], 1)) if v}
+    return [smiles[i] for i in sorted(stopped)]
+
+
+def test_hydrogen_bound_never_stops_a_molecule_of_its_own_formula() -> None:
+    extra = ["CCS", "CSC", "CS(C)=O", "OP(O)O", "CP(C)C", "CC(C)I", "O=S1(=O)CCCC1", "C1CC2CCC1C2", "C1CCC2(CC1)CCCC2",
+             "N#Cc1ccccc1", "O=C1C=CC(=O)C=C1", "C1=CCC=C1", "c1ccc2ncccc2c1", "Oc1ccc(O)cc1", "[NH3+]CC([O-])=O"]
+    assert _hydrogen_walk([*PAIRS, *VALID, *extra]) == []
+
+
+@pytest.mark.parametrize("formula, prefix", [
+    ("C6H6", ["C", "C", "C", "C"]),           # sealed chain atoms already carry 3 + 2 + 2 H
+    ("C6H14", ["C", "1", "C", "C"]),          # a ring leaves room for at most 12 hydrogens
+    ("C2H6O", ["C", "=", "C"]),               # ethanol's formula has no room for a double bond
+])
+def test_hydrogen_bound_stops_hopeless_hypotheses(formula: str, prefix: list[str]) -> None:
+    from nmrlens.models.constraints import FormulaConstraint, HydrogenBound
+
+    fc, vc = FormulaConstraint(TOK), ValenceConstraint(TOK)
+    hb = HydrogenBound(fc, vc, [formula])
+    fst = fc.start(fc.budget(formula)[None], torch.ones(1, dtype=torch.bool))
+    vst = vc.start(1)
+    hits = []
+    for t in prefix:
+        tok = torch.tensor([TOK.token_to_id(t)])
+        fc.advance(fst, tok)
+        vc.advance(vst, tok)
+        hits.append(hb.violated(vst, fst["left"], 1)[0])
+    assert hits[-1] and not hits[0], (formula, prefix, hits)
