@@ -120,3 +120,16 @@ def test_overlay_and_writer(tmp_path) -> None:
     save_overlay(tmp_path / "h.png", img, heat, force=True)
     with pytest.raises(NmrLensError, match="alpha"):
         overlay(img, heat, alpha=2.0)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_explainers_work_on_an_ensemble(method: str) -> None:
+    from nmrlens.models.classify2d import SpectrumCNNEnsemble
+
+    model = trained_tiny_model()
+    ens = SpectrumCNNEnsemble.from_members([model, model]).eval()
+    x, y, mask = synthetic_images(6, seed=5)
+    maps = make_explainer(method, ens, branch="HSQC")(torch.from_numpy(x), target=[int(v) for v in y])
+    assert maps.shape == (6, *SIZE) and np.isfinite(maps).all()
+    chance = np.mean([chance_mass_fraction(mask[i]) for i in range(6)])
+    assert np.nanmean([peak_mass_fraction(maps[i], mask[i]) for i in range(6)]) > 3 * chance
