@@ -292,7 +292,7 @@ def generator(checkpoint: str | None = None) -> Any:
 
 def generate(query: Query, *, formula: str | None = None, config: str | None = None, beam: int = 10, k: int = 10,
              variant: str = "rerank_combine", constrain_formula: bool = True, constrain_valid: bool = True,
-             checkpoint: str | None = None) -> list[Any]:
+             constrain_hydrogens: bool = False, checkpoint: str | None = None) -> list[Any]:
     """Generate candidate structures (de novo) from a query's 13C and/or 1H spectra and formula.
 
     Args:
@@ -305,6 +305,9 @@ def generate(query: Query, *, formula: str | None = None, config: str | None = N
         constrain_valid: decode only continuations that keep every atom within its valence and let a
             hypothesis end only as a molecule RDKit accepts (of exactly the formula, with one);
             fewer than ``k`` candidates (even none) come back when the beam finds no valid end.
+        constrain_hydrogens: with a formula and ``constrain_valid``, also stop hypotheses whose hydrogen
+            count can no longer match the formula (more valid candidates; off by default: fewer
+            exact hits on validation, docs/generate.md).
 
     Returns:
         Up to ``k`` :class:`nmrlens.models.generate.Candidate` objects, best first (canonical isomeric
@@ -328,4 +331,5 @@ def generate(query: Query, *, formula: str | None = None, config: str | None = N
             raise InvalidMoleculeError(f"formula: got {formula!r}, expected a neutral formula such as C9H10O2")
         query = query.with_(formula=format_formula(counts))
     return generator(checkpoint).generate(query, config=config, beam=beam, k=k, variant=variant,
-                                          constrain_formula=constrain_formula, constrain_valid=constrain_valid)
+                                          constrain_formula=constrain_formula, constrain_valid=constrain_valid,
+                                          constrain_hydrogens=constrain_hydrogens)

@@ -36,6 +36,9 @@ def test_generate_json(ckpt: str, alanine: Path, capsys: pytest.CaptureFixture[s
     assert 1 <= len(cands) <= 3 and cands[0]["smiles"] == "C[C@H](N)C(=O)O" and cands[0]["formula"] == "C3H7NO2"
     assert [c["rank"] for c in cands] == list(range(1, len(cands) + 1))
     assert "ssr" in cands[0]["scores"] and "combine" in cands[0]["scores"]
+    assert main(["generate", str(alanine), "--formula", "C3H7NO2", "--beam", "8", "-k", "3", "--json",
+                 "--hydrogen-bound", "--checkpoint", ckpt]) == 0
+    assert json.loads(capsys.readouterr().out)["candidates"][0]["smiles"] == "C[C@H](N)C(=O)O"
 
 
 def test_generate_table_from_text(ckpt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -32,6 +32,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--no-constraint", action="store_true", help="do not constrain decoding by the formula's heavy atoms")
     p.add_argument("--no-valid-constraint", action="store_true",
                    help="do not restrict decoding to valence-respecting SMILES that end as valid molecules")
+    p.add_argument("--hydrogen-bound", action="store_true",
+                   help="with a formula: also stop hypotheses whose hydrogen count can no longer match it "
+                   "(more valid candidates, slightly fewer exact hits on validation)")
     p.add_argument("--checkpoint", help="generation-model checkpoint (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
@@ -49,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         raise NmrLensError(f"--nucleus: not used by the format of {args.query!r}; it applies to acs and csv text only") from None
     cands = api.generate(query, formula=args.formula, config=args.config, beam=args.beam, k=args.k,
                          variant=args.variant, constrain_formula=not args.no_constraint,
-                         constrain_valid=not args.no_valid_constraint, checkpoint=args.checkpoint)
+                         constrain_valid=not args.no_valid_constraint, constrain_hydrogens=args.hydrogen_bound,
+                         checkpoint=args.checkpoint)
     if args.json:
         out = [{"rank": i + 1, "smiles": c.smiles, "formula": c.formula, "inchikey": c.inchikey,
                 "logp": round(c.logp, 4), "beam_rank": c.beam_rank + 1,

@@ -67,9 +67,11 @@ def _simulated(items: list[tuple[Any, str, str]]) -> list[tuple[Any, str, str]]:
 
 def collect(data: Path, *, limit: int | None = None, checkpoint: str | None = None, beam: int = 10,
             configs: Sequence[str] | None = None, simulate: bool = False, which: str = "held_out",
-            batch_size: int = 16, constrain_valid: bool = True, retry_beam: int | None = None) -> dict[str, Any]:
+            batch_size: int = 16, constrain_valid: bool = True, retry_beam: int | None = None,
+            constrain_hydrogens: bool = False) -> dict[str, Any]:
     """Beam candidates with all re-ranking scores per (query, config): the raw material of :func:`score`
-    (``constrain_valid``: the decoder's validity constraint, :class:`~nmrlens.models.generate.EndCheck`)."""
+    (``constrain_valid``: the decoder's validity constraint, :class:`~nmrlens.models.generate.EndCheck`;
+    ``constrain_hydrogens``: its hydrogen bound, :class:`~nmrlens.models.generate.HydrogenBound`)."""
     import torch
 
     from nmrlens.models.generate import Generator, _predicted, candidate_scorer, refine, rerank_base
@@ -100,7 +102,8 @@ def collect(data: Path, *, limit: int | None = None, checkpoint: str | None = No
             continue
         t0 = time.perf_counter()
         beams = gen.beams([p[0] for p in picked], [cfg] * len(picked), beam=beam, batch_size=batch_size,
-                          constrain_valid=constrain_valid, retry_beam=retry_beam)
+                          constrain_valid=constrain_valid, retry_beam=retry_beam,
+                          constrain_hydrogens=constrain_hydrogens)
         uniq = sorted({c.smiles for cs, p in zip(beams, picked)
                        for c in rerank_base(cs, p[0].formula if "F" in cfg else None)})
         preds = dict(zip(uniq, _predicted(uniq)))

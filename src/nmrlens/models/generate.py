@@ -57,7 +57,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GENERATE_CHECKPOINT = "generate_v2"
+DEFAULT_GENERATE_CHECKPOINT = "generate_v3"
 MAX_BEAM = 100
 #: Width of the second search for a query whose beam found no valid candidate, as a multiple of the beam
 #: (chosen on 200 validation records with generate_v2: mean top-1 0.141 -> 0.157, 0.12 -> 0.24 s per query).
@@ -531,7 +531,7 @@ class Generator:
 
     @classmethod
     def load(cls, path: str | None = None) -> "Generator":
-        """Load a checkpoint (default: the shipped ``generate_v2``)."""
+        """Load a checkpoint (default: the shipped ``generate_v3``)."""
         from nmrlens.models.checkpoint import load_checkpoint, weights_path
 
         model, sidecar = load_checkpoint(path or weights_path(DEFAULT_GENERATE_CHECKPOINT))
@@ -568,10 +568,13 @@ class Generator:
 
     def beams(self, queries: Sequence[Any], configs: Sequence[str | None] | None = None, *, beam: int = 10,
               constrain_formula: bool = True, constrain_syntax: bool = True, constrain_valid: bool = True,
-              retry_beam: int | None = None, batch_size: int = 16, bf16: bool = False) -> list[list[Candidate]]:
+              constrain_hydrogens: bool = False, retry_beam: int | None = None, batch_size: int = 16,
+              bf16: bool = False) -> list[list[Candidate]]:
         """Raw beam candidates (``raw`` variant) per query, best first (see :func:`beam_search` for the
         formula, syntax and validity constraints; with ``constrain_valid`` and ``constrain_formula``
-        the end check also requires the query's exact formula in configurations with F).
+        the end check also requires the query's exact formula in configurations with F, and
+        ``constrain_hydrogens`` adds the :class:`HydrogenBound`: more valid candidates, but fewer queries
+        reach the retry; off by default, chosen on 500 validation records, docs/generate.md).
 
         ``retry_beam`` > ``beam``: a query whose beam ends with no valid candidate is searched again
         with that width, and its best ``beam`` hypotheses are kept (0 = no retry; None, the default:
@@ -591,14 +594,14 @@ class Generator:
         step = max(1, batch_size)
         for start in range(0, len(sources), step):
             idx = list(range(start, min(start + step, len(sources))))
+            flags = (constrain_formula, constrain_syntax, constrain_valid, constrain_hydrogens, bf16)
             got = self._search([sources[i] for i in idx], [queries[i] for i in idx], [cfgs[i] for i in idx], beam,
-                               constrain_formula, constrain_syntax, constrain_valid, bf16)
+                               *flags)
             if retry_beam:
                 again = [j for j, cands in enumerate(got) if not any(c.valid for c in cands)]
                 if again:
                     wide = self._search([sources[idx[j]] for j in again], [queries[idx[j]] for j in again],
-                                        [cfgs[idx[j]] for j in again], retry_beam, constrain_formula, constrain_syntax,
-                                        constrain_valid, bf16)
+                                        [cfgs[idx[j]] for j in again], retry_beam, *flags)
                     for j, cands in zip(again, wide):
                         got[j] = cands[:beam]
             out.extend(got)
@@ -606,7 +609,7 @@ class Generator:
 
     def _search(self, sources: Sequence[tuple[list[int], list[int]]], queries: Sequence[Any], cfgs: Sequence[str],
                 beam: int, constrain_formula: bool, constrain_syntax: bool, constrain_valid: bool,
-                bf16: bool) -> list[list[Candidate]]:
+                constrain_hydrogens: bool, bf16: bool) -> list[list[Candidate]]:
         """One batched beam search over ``sources`` (see :meth:`beams`)."""
         src, seg, pad = collate_sources(sources, self.src_tok.pad_id)
         budgets, active = None, None
@@ -621,13 +624,14 @@ class Generator:
                            valence=self.valence if constrain_valid else None,
                            end_check=EndCheck(self.tgt_tok, targets) if constrain_valid else None,
                            hydrogen=HydrogenBound(self.constraint, self.valence, targets)
-                           if constrain_valid and constrain_formula else None,
+                           if constrain_valid and constrain_formula and constrain_hydrogens and any(targets) else None,
                            bf16=bf16)
         return [[make_candidate(self.tgt_tok.decode(ids), lp, r) for r, (ids, lp) in enumerate(per)] for per in hyps]
 
     def generate(self, query: Any, *, config: str | None = None, beam: int = 10, k: int = 10,
                  variant: str = "rerank_combine", constrain_formula: bool = True, constrain_syntax: bool = True,
-                 constrain_valid: bool = True, weights: Mapping[str, float] | None = None) -> list[Candidate]:
+                 constrain_valid: bool = True, constrain_hydrogens: bool = False,
+                 weights: Mapping[str, float] | None = None) -> list[Candidate]:
         """Ranked candidate structures for one query (at most ``k``), refined by ``variant``.
 
         Raises:
@@ -640,7 +644,8 @@ class Generator:
             raise ConfigError(f"k: got {k!r}, expected a whole number >= 1")
         _, cfg = self.source(query, config)
         cands = self.beams([query], [cfg], beam=beam, constrain_formula=constrain_formula,
-                           constrain_syntax=constrain_syntax, constrain_valid=constrain_valid)[0]
+                           constrain_syntax=constrain_syntax, constrain_valid=constrain_valid,
+                           constrain_hydrogens=constrain_hydrogens)[0]
         scorer = candidate_scorer() if variant in ("rerank_sme", "rerank_sse", "rerank_combine") else None
         ranked = refine(query, cfg, cands, scorer=scorer, weights=weights if weights is not None else self.combine_weights,
                         variants=(variant,))[variant]

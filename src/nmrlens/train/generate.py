@@ -63,7 +63,7 @@ class GenPhaseSection:
 @dataclass
 class GenTrainSection:
     """Optimisation settings shared by the phases; ``init_checkpoint`` (a path or a shipped name such
-    as ``generate_v2``; empty = random initialisation) starts from the weights of an earlier run of
+    as ``generate_v3``; empty = random initialisation) starts from the weights of an earlier run of
     the same architecture (continued training)."""
 
     batch_size: int = 64

@@ -219,3 +219,26 @@ def test_retry_beam_searches_again_only_when_no_candidate_is_valid(monkeypatch: 
     assert widths == [3]
     with pytest.raises(ConfigError, match="retry_beam"):
         gen.beams([PAIRS["CCO"]], ["C"], beam=3, retry_beam=2)
+
+
+def test_hydrogen_bound_keeps_the_answer_and_only_valid_formula_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nmrlens.models import generate as G
+
+    gen, _ = tiny_generator()
+    calls: list[int] = []
+    real = G.HydrogenBound.violated
+
+    def spy(self, vstate, left, width):  # type: ignore[no-untyped-def]
+        calls.append(len(vstate))
+        return real(self, vstate, left, width)
+
+    monkeypatch.setattr(G.HydrogenBound, "violated", spy)
+    for smi, q in PAIRS.items():
+        plain = gen.beams([q], ["CF"], beam=5)[0]
+        assert not calls  # off by default
+        bounded = gen.beams([q], ["CF"], beam=5, constrain_hydrogens=True)[0]
+        assert calls and bounded[0].smiles == smi == plain[0].smiles
+        assert all(c.valid and c.formula == q.formula for c in bounded if c.logp > -1e4)
+        calls.clear()
+        gen.beams([q], ["C"], beam=5, constrain_hydrogens=True)  # no formula: no bound
+        assert not calls

@@ -19,7 +19,7 @@ def test_shipped_configs_load() -> None:
         cfg = load_config(GenTrainConfig, configs_dir() / name)
         assert cfg.model.dim % cfg.model.heads == 0
     assert load_config(GenTrainConfig, configs_dir() / "generate_exponly.toml").pretrain.minutes == 0
-    assert load_config(GenTrainConfig, configs_dir() / "generate_v3.toml").train.init_checkpoint == "generate_v2"
+    assert load_config(GenTrainConfig, configs_dir() / "generate_v3.toml").train.init_checkpoint == "artifacts/train/generate_v2/best"
 
 
 def test_unknown_key_is_an_error(tmp_path: Path) -> None:
