@@ -365,10 +365,11 @@ def _cost(order: int, aromatic: bool) -> int:
 
 
 @functools.lru_cache(maxsize=4096)
-def _bracket_capacity(text: str) -> tuple[int, bool] | None:
-    """``(bonds the atom can still take, aromatic)`` of a bracket atom such as ``[C@@H]``, ``[nH]``,
-    ``[N+]``; None when RDKit cannot read it. The largest valence is that of the element shifted by the
-    charge (N+ like C, O- like F), less the explicit hydrogens."""
+def _bracket_capacity(text: str) -> tuple[int, bool, int] | None:
+    """``(bonds the atom can still take, aromatic, hydrogens)`` of a bracket atom such as ``[C@@H]``,
+    ``[nH]``, ``[N+]``; None when RDKit cannot read it. The largest valence is that of the element shifted
+    by the charge (N+ like C, O- like F), less the explicit hydrogens; the hydrogens are the explicit ones
+    (RDKit adds no implicit ones to bracket atoms), a bracket hydrogen such as ``[2H]`` counting itself."""
     from rdkit import Chem
 
     from nmrlens.chem.mol import _quiet_rdkit
@@ -384,20 +385,8 @@ def _bracket_capacity(text: str) -> tuple[int, bool] | None:
     vals = list(Chem.GetPeriodicTable().GetValenceList(z))
     top = 8 if -1 in vals else max(vals)
     arom = atom.GetIsAromatic()
-    return top - atom.GetNumExplicitHs() - (1 if arom and z == 6 else 0), arom
-
-
-@functools.lru_cache(maxsize=4096)
-def _bracket_hydrogens(text: str) -> int:
-    """Hydrogens of a bracket atom such as ``[C@@H]`` (its explicit ones; RDKit adds no implicit ones), counting
-    a bracket hydrogen such as ``[2H]`` itself; 0 when unreadable."""
-    from rdkit import Chem
-
-    mol = Chem.MolFromSmiles(text, sanitize=False)
-    if mol is None or mol.GetNumAtoms() != 1:
-        return 0
-    atom = mol.GetAtomWithIdx(0)
-    return atom.GetNumExplicitHs() + (1 if atom.GetAtomicNum() == 1 else 0)  # [2H] is itself a hydrogen
+    hs = atom.GetNumExplicitHs()
+    return top - hs - (1 if arom and z == 6 else 0), arom, hs + (1 if atom.GetAtomicNum() == 1 else 0)
 
 
 #: Valences RDKit allows the organic-subset atoms written without brackets (neutral); the hydrogens of
@@ -607,13 +596,12 @@ class ValenceConstraint:
             kind, arg = self.kind[t]
             if r.br is not None:
                 if kind == "close":
-                    text = "[" + "".join(r.br) + "]"
-                    got = _bracket_capacity(text)
+                    got = _bracket_capacity("[" + "".join(r.br) + "]")
                     r.br = None
                     if got is None:
                         r.dead = True
                     else:
-                        r.place(*got, hmode=(_H_FIXED, _bracket_hydrogens(text)))
+                        r.place(got[0], got[1], hmode=(_H_FIXED, got[2]))
                 else:
                     r.br.append(self.vocab[t])
                     r.stage = self._next_stage(r.stage, t)

@@ -295,8 +295,7 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
         if hydrogen is not None and vstate is not None and state is not None:
             bad = [i for i, v in enumerate(hydrogen.violated(vstate, state["left"], W)) if v and not bool(finished[i])]
             if bad:
-                scores = scores.clone()
-                scores.view(-1)[bad] = float("-inf")
+                scores.view(-1)[bad] = float("-inf")  # scores is this step's fresh topk output
         tokens = tok
         if bool(finished.all()):
             break
