@@ -31,6 +31,27 @@ class Engine:
         """Release resources."""
 
 
+def _in_flight(chunks: Iterable[tuple[int, tuple[Any, ...]]], submit: Callable[[tuple[Any, ...]], Any],
+               finished: Callable[[list[Any]], Iterable[tuple[Any, Any]]], limit: int) -> Iterator[tuple[int, Any]]:
+    """Submit chunks (``submit(args)`` -> a handle), at most ``limit`` in flight, and yield
+    ``(number, result)`` for what ``finished(handles)`` reports done (at least one per call)."""
+    pending: dict[Any, int] = {}
+    it = iter(chunks)
+    exhausted = False
+    while True:
+        while not exhausted and len(pending) < limit:
+            try:
+                number, args = next(it)
+            except StopIteration:
+                exhausted = True
+                break
+            pending[submit(args)] = number
+        if not pending:
+            return
+        for handle, result in finished(list(pending)):
+            yield pending.pop(handle), result
+
+
 class LocalEngine(Engine):
     """Runs every chunk in this process, in order."""
 
@@ -70,22 +91,10 @@ class ProcessEngine(Engine):
     def map(self, func: Callable[..., Any], chunks: Iterable[tuple[int, tuple[Any, ...]]]) -> Iterator[tuple[int, Any]]:
         from concurrent.futures import FIRST_COMPLETED, wait
 
-        pending: dict[Any, int] = {}
-        it = iter(chunks)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < 2 * self.workers:
-                try:
-                    number, args = next(it)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending[self.pool.submit(func, *args)] = number
-            if not pending:
-                return
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield pending.pop(fut), fut.result()
+        def finished(futures: list[Any]) -> Iterator[tuple[Any, Any]]:
+            return ((f, f.result()) for f in wait(futures, return_when=FIRST_COMPLETED)[0])
+
+        return _in_flight(chunks, lambda args: self.pool.submit(func, *args), finished, 2 * self.workers)
 
     def close(self) -> None:
         """Stop the worker processes (chunks not yet started are cancelled)."""
@@ -116,22 +125,11 @@ class RayEngine(Engine):
     def map(self, func: Callable[..., Any], chunks: Iterable[tuple[int, tuple[Any, ...]]]) -> Iterator[tuple[int, Any]]:
         ray = self.ray
         remote = ray.remote(func)
-        pending: dict[Any, int] = {}
-        it = iter(chunks)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < self.max_in_flight:
-                try:
-                    number, args = next(it)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending[remote.remote(*args)] = number
-            if not pending:
-                return
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                yield pending.pop(ref), ray.get(ref)
+
+        def finished(refs: list[Any]) -> Iterator[tuple[Any, Any]]:
+            return ((r, ray.get(r)) for r in ray.wait(refs, num_returns=1)[0])
+
+        return _in_flight(chunks, lambda args: remote.remote(*args), finished, self.max_in_flight)
 
     def close(self) -> None:
         """Leave the Ray instance running (it may be shared)."""
