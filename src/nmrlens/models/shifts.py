@@ -46,14 +46,17 @@ class ShiftModel(nn.Module):
         atom_dim, bond_dim: feature sizes of the featuriser.
         hidden: encoder state size; layers: message-passing blocks; dropout: encoder dropout.
         head_hidden: width of the two prediction heads.
+        encoder: block kind of the graph encoder (:data:`nmrlens.nn.graph.ENCODER_KINDS`).
     """
 
     def __init__(self, atom_dim: int = ATOM_DIM, bond_dim: int = BOND_DIM, hidden: int = 256, layers: int = 6,
-                 dropout: float = 0.0, head_hidden: int = 256) -> None:
+                 dropout: float = 0.0, head_hidden: int = 256, encoder: str = "gine") -> None:
         super().__init__()
         self.hparams: dict[str, Any] = dict(atom_dim=atom_dim, bond_dim=bond_dim, hidden=hidden, layers=layers,
                                             dropout=dropout, head_hidden=head_hidden)
-        self.encoder = GraphEncoder(atom_dim, bond_dim, hidden, layers, dropout)
+        if encoder != "gine":  # older checkpoints (no "encoder" key) keep loading unchanged
+            self.hparams["encoder"] = encoder
+        self.encoder = GraphEncoder(atom_dim, bond_dim, hidden, layers, dropout, kind=encoder)
         self.c13_head = _head(hidden, head_hidden)
         self.h1_head = _head(hidden, head_hidden)
         self.register_buffer("c13_loc", torch.tensor(100.0))
@@ -90,14 +93,16 @@ class ShiftEnsemble(nn.Module):
 
     Args:
         members: number of member models.
-        atom_dim, bond_dim, hidden, layers, dropout, head_hidden: the members' hyper-parameters.
+        atom_dim, bond_dim, hidden, layers, dropout, head_hidden, encoder: the members' hyper-parameters.
     """
 
     def __init__(self, members: int = 3, atom_dim: int = ATOM_DIM, bond_dim: int = BOND_DIM, hidden: int = 256,
-                 layers: int = 6, dropout: float = 0.0, head_hidden: int = 256) -> None:
+                 layers: int = 6, dropout: float = 0.0, head_hidden: int = 256, encoder: str = "gine") -> None:
         super().__init__()
         self.hparams: dict[str, Any] = dict(members=members, atom_dim=atom_dim, bond_dim=bond_dim, hidden=hidden,
                                             layers=layers, dropout=dropout, head_hidden=head_hidden)
+        if encoder != "gine":
+            self.hparams["encoder"] = encoder
         member = {k: v for k, v in self.hparams.items() if k != "members"}
         self.members = nn.ModuleList([ShiftModel(**member) for _ in range(members)])
         self.register_buffer("c13_sigma_cal", torch.tensor(1.0))

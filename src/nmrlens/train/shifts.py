@@ -43,6 +43,7 @@ class ModelSection:
     layers: int = 6
     dropout: float = 0.0
     head_hidden: int = 256
+    encoder: str = "gine"   # graph block kind: "gine" or "gated" (nmrlens.nn.graph.ENCODER_KINDS)
 
 
 @dataclass

@@ -29,15 +29,16 @@ def _graphs():
     return [featurize_mol(parse_smiles(s)) for s in C13]
 
 
-def test_overfits_a_tiny_batch() -> None:
+@pytest.mark.parametrize("encoder", ["gine", "gated"])
+def test_overfits_a_tiny_batch(encoder: str) -> None:
     torch.manual_seed(0)
     graphs = _graphs()
     target = torch.tensor([np.nan if v is None else v for s in C13 for v in C13[s]], dtype=torch.float32)
     mask = ~torch.isnan(target)
-    model = ShiftModel(hidden=32, layers=2, head_hidden=32)
+    model = ShiftModel(hidden=32, layers=2, head_hidden=32, encoder=encoder)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     g = collate_graphs(graphs)
-    for _ in range(400):
+    for _ in range(600):
         out = model(g)
         loss = (((out.c13_mu[mask] - target[mask]) / 50.0) ** 2).mean()
         opt.zero_grad()
@@ -47,9 +48,10 @@ def test_overfits_a_tiny_batch() -> None:
     assert mae < 0.5  # ppm; an untrained model is ~50 ppm off
 
 
-def test_checkpoint_reload_identical(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encoder", ["gine", "gated"])
+def test_checkpoint_reload_identical(tmp_path: Path, encoder: str) -> None:
     torch.manual_seed(1)
-    model = ShiftModel(hidden=32, layers=2, head_hidden=32).eval()
+    model = ShiftModel(hidden=32, layers=2, head_hidden=32, encoder=encoder).eval()
     model.c13_sigma_cal.fill_(1.3)
     stem = save_checkpoint(model, tmp_path / "m", metrics={"x": float("nan"), "y": 1.0}, training_data={"d": 1})
     with pytest.raises(OutputExistsError):
@@ -61,6 +63,14 @@ def test_checkpoint_reload_identical(tmp_path: Path) -> None:
     b = ShiftPredictor(loaded).predict_mols(mols)
     assert a == b
     assert float(loaded.c13_sigma_cal) == pytest.approx(1.3)
+    assert ("encoder" in sidecar["hparams"]) == (encoder != "gine")  # older "gine" sidecars stay as they were
+
+
+def test_unknown_encoder_kind_is_refused() -> None:
+    from nmrlens.errors import NmrLensError
+
+    with pytest.raises(NmrLensError, match="encoder kind: got 'gcn'"):
+        ShiftModel(hidden=8, layers=1, head_hidden=8, encoder="gcn")
 
 
 def test_checkpoint_tampering_and_versions(tmp_path: Path) -> None:
