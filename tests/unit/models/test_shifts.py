@@ -172,13 +172,20 @@ def test_ensemble_combines_members_and_reloads_identical(tmp_path: Path) -> None
     assert ShiftPredictor(ens).predict_mols(mols) == ShiftPredictor(loaded).predict_mols(mols)
 
 
-def test_shipped_ensemble_loads_and_predicts_sensible_shifts() -> None:
+def test_ensemble_of_shipped_models_predicts_sensible_shifts(tmp_path: Path) -> None:
     from nmrlens.models.checkpoint import weights_path
+    from nmrlens.models.shifts import ShiftEnsemble
 
-    stem = weights_path("shifts_v2_ens")
-    if not stem.with_suffix(".json").exists():
-        pytest.skip("shifts_v2_ens not installed")
+    members = [load_checkpoint(weights_path(name))[0] for name in ("shifts_v1", "shifts_v3")]  # both GINE 256 x 6
+    stem = save_checkpoint(ShiftEnsemble.from_members(members).eval(), tmp_path / "ens")
     pred = ShiftPredictor.load(str(stem)).predict_mols([parse_smiles("CCO")])[0]
     assert read_sidecar(stem)["model_class"] == "ShiftEnsemble"
     (c_me, sd_me), (c_ch2, _) = pred.c13[0], pred.c13[1]
+    assert abs(c_me - 18.4) < 4 and abs(c_ch2 - 58.3) < 4 and 0 < sd_me < 5  # ppm
+
+
+def test_shipped_default_is_the_gated_model_and_predicts_sensible_shifts() -> None:
+    pred = ShiftPredictor.load()
+    assert pred.model.hparams.get("encoder") == "gated"
+    (c_me, sd_me), (c_ch2, _), _ = pred.predict_mols([parse_smiles("CCO")])[0].c13
     assert abs(c_me - 18.4) < 4 and abs(c_ch2 - 58.3) < 4 and 0 < sd_me < 5  # ppm
