@@ -70,12 +70,13 @@ class _Block(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, h: Tensor, g: GraphBatch) -> Tensor:
+    def forward(self, h: Tensor, e: Tensor, g: GraphBatch) -> tuple[Tensor, Tensor]:
+        """(h, e) -> (h', e): the bond features ``e`` pass through unchanged."""
         src, dst = g.edge_index[0], g.edge_index[1]
-        msg = torch.nn.functional.silu(h[src] + self.edge(g.edge_attr))
+        msg = torch.nn.functional.silu(h[src] + self.edge(e))
         agg = torch.zeros_like(h).index_add_(0, dst, msg)
         ctx = self.context(segment_mean(h, g.batch, g.n_graphs))[g.batch]
-        return self.norm(h + self.drop(self.mlp(h + agg + ctx)))
+        return self.norm(h + self.drop(self.mlp(h + agg + ctx))), e
 
 
 class _GatedBlock(nn.Module):
@@ -129,21 +130,16 @@ class GraphEncoder(nn.Module):
             from nmrlens.errors import NmrLensError
 
             raise NmrLensError(f"encoder kind: got {kind!r}, expected one of {', '.join(ENCODER_KINDS)}")
-        self.kind = kind
         self.embed = nn.Sequential(nn.Linear(atom_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
         if kind == "gated":
-            self.embed_edge = nn.Sequential(nn.Linear(bond_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
+            self.embed_edge: nn.Module = nn.Sequential(nn.Linear(bond_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
             self.blocks = nn.ModuleList([_GatedBlock(hidden, dropout) for _ in range(layers)])
-        else:
+        else:  # GINE blocks read the raw bond features
+            self.embed_edge = nn.Identity()
             self.blocks = nn.ModuleList([_Block(hidden, bond_dim, dropout) for _ in range(layers)])
 
     def forward(self, g: GraphBatch) -> Tensor:
-        h = self.embed(g.x)
-        if self.kind == "gated":
-            e = self.embed_edge(g.edge_attr)
-            for block in self.blocks:
-                h, e = block(h, e, g)
-            return h
+        h, e = self.embed(g.x), self.embed_edge(g.edge_attr)
         for block in self.blocks:
-            h = block(h, g)
+            h, e = block(h, e, g)
         return h
