@@ -29,7 +29,7 @@ from nmrlens.evaluate.shifts import shift_errors
 from nmrlens.train.config import resolve_data_path, start_run, train_main
 from nmrlens.train.schedule import BudgetSchedule
 
-__all__ = ["ModelSection", "TrainSection", "DataSection", "ShiftTrainConfig", "train", "batch_targets",
+__all__ = ["ModelSection", "TrainSection", "DataSection", "ShiftTrainConfig", "train", "batch_targets", "distill_targets",
            "calibrate_and_measure"]
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,9 @@ class TrainSection:
     init_checkpoint: str = ""                  # start from these weights (e.g. weights/shifts_v1 as the matching teacher)
     teacher_checkpoint: str = ""               # match unassigned peak lists to this model's predictions (fixed,
                                                # e.g. the shifts_v2_ens ensemble) instead of the model in training
+    distill_weight: float = 0.0                # > 0 (needs teacher_checkpoint): every carbon / H-bearing atom without an
+                                               # experimental or matched target learns the teacher's prediction with this
+                                               # weight (L1 only, no NLL), e.g. the 1H of molecules with only a 13C list
     nll_weight: float = 0.1
     seed: int = 0
     threads: int = 2
@@ -130,6 +133,17 @@ def batch_targets(items: Sequence[ShiftDatapoint], c13_pred: np.ndarray, h1_pred
         matched.append(flag)
         offset += n
     return np.concatenate(c13_t), np.concatenate(h1_t), np.concatenate(matched)
+
+
+def distill_targets(items: Sequence[ShiftDatapoint], c13_t: np.ndarray, h1_t: np.ndarray, teacher_c13: np.ndarray,
+                    teacher_h1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Teacher targets (ppm, NaN = none) for the nodes of a batch that have no other target: carbons
+    without a 13C target and H-bearing heavy atoms without a 1H target (``c13_t``/``h1_t`` NaN there)."""
+    is_c = np.concatenate([np.asarray(dp.graph.elements) == "C" for dp in items])
+    has_h = np.concatenate([np.asarray(dp.graph.n_hs) > 0 for dp in items])
+    dc = np.where(is_c & np.isnan(c13_t), teacher_c13, np.nan)
+    dh = np.where(has_h & np.isnan(h1_t), teacher_h1, np.nan)
+    return dc, dh
 
 
 def _loss(mu: Any, sigma: Any, target: np.ndarray, weight: np.ndarray, scale: float, nll_weight: float) -> Any:
@@ -230,6 +244,11 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
                 wh[matched & far] = 0.0
             lc, nc = _loss(out.c13_mu, out.c13_sigma, c_t, wc, c_scale, tc.nll_weight)
             lh, nh = _loss(out.h1_mu, out.h1_sigma, h_t, wh, h_scale, tc.nll_weight)
+            if tc.distill_weight > 0 and teacher_pred is not None:
+                dc, dh = distill_targets(batch, c_t, h_t, ref_c, ref_h)
+                for mu, sigma, t, scale in ((out.c13_mu, out.c13_sigma, dc, c_scale), (out.h1_mu, out.h1_sigma, dh, h_scale)):
+                    ld, nd = _loss(mu, sigma, t, np.full(len(t), tc.distill_weight), scale, 0.0)
+                    lc, nc = lc + ld, nc + nd
             loss = (lc + lh) / max(1, nc + nh)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -15,7 +15,7 @@ from nmrlens.errors import ConfigError, OutputExistsError
 from nmrlens.models.checkpoint import load_checkpoint, read_sidecar, save_checkpoint
 from nmrlens.models.shifts import ShiftModel, ShiftPredictor
 from nmrlens.nn.graph import collate_graphs
-from nmrlens.train.shifts import batch_targets
+from nmrlens.train.shifts import batch_targets, distill_targets
 
 SMILES = ["CC(=O)OCc1ccccc1", "CCO", "c1ccncc1", "CC(C)=O", "OC(=O)CCl"]
 C13 = {  # approximate literature 13C shifts per atom (NaN for non-carbons)
@@ -111,6 +111,21 @@ def test_batch_targets_matches_unassigned_peaks() -> None:
     assert c[:2].tolist() == [18.4, 58.3] and np.isnan(c[2])
     assert h[:2].tolist() == [1.2, 3.7] and np.isnan(h[2])  # OH optional, no peak left for it
     assert matched.tolist() == [True, True, False]
+
+
+def test_distill_targets_fill_only_nodes_without_a_target() -> None:
+    g = featurize_mol(parse_smiles("CCO"))  # C, C, O(H)
+    dp = ShiftDatapoint(1, "train", g, np.array([0, 1, 2]), np.full(3, np.nan), np.full(3, np.nan),
+                        c13_peaks=np.array([58.3, 18.4]), c13_peak_h=np.array([-1, -1]))
+    c, h, _ = batch_targets([dp], np.array([20.0, 60.0, 0.0]), np.array([1.0, 3.5, 2.5]))
+    dc, dh = distill_targets([dp, dp], np.concatenate([c, c]), np.concatenate([h, h]),
+                             np.tile([20.0, 60.0, 99.0], 2), np.tile([1.0, 3.5, 2.5], 2))
+    assert np.isnan(dc).all()  # every carbon has its matched peak; the O is not a carbon
+    assert dh.tolist() == [1.0, 3.5, 2.5] * 2  # no 1H list: all three H-bearing atoms learn the teacher
+    dc, dh = distill_targets([dp], np.array([18.4, np.nan, np.nan]), np.array([1.2, np.nan, np.nan]),
+                             np.array([20.0, 60.0, 99.0]), np.array([1.0, 3.5, 2.5]))
+    assert np.isnan(dc[0]) and dc[1] == 60.0 and np.isnan(dc[2])
+    assert np.isnan(dh[0]) and dh[1:].tolist() == [3.5, 2.5]
 
 
 def test_teacher_predictions_follow_the_graph_nodes(tmp_path: Path) -> None:
