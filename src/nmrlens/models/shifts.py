@@ -21,7 +21,7 @@ from nmrlens.nn.graph import GraphBatch, GraphEncoder, collate_graphs
 
 __all__ = ["ShiftModel", "ShiftEnsemble", "ShiftOutput", "AtomShifts", "ShiftPredictor", "DEFAULT_CHECKPOINT"]
 
-DEFAULT_CHECKPOINT = "shifts_v4"
+DEFAULT_CHECKPOINT = "shifts_v5"
 _MIN_SIGMA = {"c13": 0.05, "h1": 0.005}
 
 
@@ -154,7 +154,7 @@ class ShiftPredictor:
 
     @classmethod
     def load(cls, path: str | None = None) -> "ShiftPredictor":
-        """Load a checkpoint (default: the shipped ``shifts_v4``)."""
+        """Load a checkpoint (default: the shipped ``shifts_v5``)."""
         from nmrlens.models.checkpoint import load_checkpoint, weights_path
 
         model, sidecar = load_checkpoint(path or weights_path(DEFAULT_CHECKPOINT))

@@ -1,10 +1,12 @@
-"""Build a shift-model ensemble (:class:`~nmrlens.models.shifts.ShiftEnsemble`) from trained members.
+"""Package trained shift-model runs as a shippable checkpoint: one run as it is, or several as an ensemble.
 
 Members are checkpoints written by :mod:`nmrlens.train.shifts` (same architecture, e.g. different
-seeds or data options). The ensemble's standard deviations are re-calibrated on the *val* split and
-its metrics measured on *val* and *test*, like a single model.
+seeds or data options). Several members become a :class:`~nmrlens.models.shifts.ShiftEnsemble`; a single
+member is stored as the model itself (how a run is shipped, e.g. ``weights/shifts_v5``). Either way the
+standard deviations are re-calibrated on the *val* split (with the weights as stored: float16-rounded
+with ``--half``) and the metrics measured on *val* and *test*.
 
-Run: ``python -m nmrlens.train.shifts_ensemble --members DIR1/best DIR2/best ... --out PATH [--half]``.
+Run: ``python -m nmrlens.train.shifts_ensemble --members DIR1/best [DIR2/best ...] --out PATH [--half]``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ log = logging.getLogger(__name__)
 
 def build_ensemble(members: Sequence[str | Path], out: str | Path, *, data_path: str = "nmrshiftdb2/molecules.jsonl.gz",
                    half: bool = False) -> dict[str, Any]:
-    """Combine member checkpoints, calibrate on val, measure on val/test, save to ``out``; returns the metrics."""
+    """Combine member checkpoints (one member: that model alone), calibrate on val, measure on val/test,
+    save to ``out``; returns the metrics."""
     import torch
 
     from nmrlens.data.datasets import iter_nmrshiftdb2
@@ -34,8 +37,15 @@ def build_ensemble(members: Sequence[str | Path], out: str | Path, *, data_path:
 
     torch.set_num_threads(2)
     t0 = time.time()
+    if not members:
+        raise ValueError("members: at least one checkpoint is needed")
     models = [load_checkpoint(m)[0] for m in members]
-    ens = ShiftEnsemble.from_members(models).eval()
+    if len(models) == 1:
+        ens = models[0].eval()
+        ens.c13_sigma_cal.fill_(1.0)  # calibrated again below
+        ens.h1_sigma_cal.fill_(1.0)
+    else:
+        ens = ShiftEnsemble.from_members(models).eval()
     report = BuildReport()
     items = list(build_datapoints(iter_nmrshiftdb2(resolve_data_path(data_path)), report))
     val = [dp for dp in items if dp.split == "val" and dp.assigned]
@@ -44,6 +54,11 @@ def build_ensemble(members: Sequence[str | Path], out: str | Path, *, data_path:
         ens.load_state_dict({k: v.half().float() if v.is_floating_point() else v for k, v in ens.state_dict().items()})
     metrics = calibrate_and_measure(ens, val, test)
     metrics["build_minutes"] = round((time.time() - t0) / 60, 1)
+    if len(models) == 1:
+        side = read_sidecar(members[0])
+        metrics.update({k: v for k, v in (side.get("metrics") or {}).items() if k in ("best_epoch", "train_minutes")})
+        save_checkpoint(ens, out, force=True, training_data=side.get("training_data"), metrics=metrics, half=half)
+        return metrics
     training_data = {"members": [str(m) for m in members],
                      "member_training_data": [read_sidecar(m).get("training_data", {}) for m in members][:1],
                      "split": "nmrlens.data.splits (members trained on train; calibration on val)",
