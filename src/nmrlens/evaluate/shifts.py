@@ -18,9 +18,9 @@ import numpy as np
 __all__ = ["evaluate", "shift_errors"]
 
 
-def shift_errors(model: Any, items: Sequence[Any], batch_size: int = 256) -> dict[str, Any]:
+def shift_errors(model: Any, items: Sequence[Any], batch_size: int = 256, *, bf16: bool = False) -> dict[str, Any]:
     """MAE/RMSE (ppm), 2-sigma coverage, atom counts and the |error|/sigma values (keys ``_c13_z``,
-    ``_h1_z``) on the assigned atoms of shift datapoints."""
+    ``_h1_z``) on the assigned atoms of shift datapoints; ``bf16``: encoder under bfloat16 autocast."""
     import torch
 
     from nmrlens.nn.graph import collate_graphs
@@ -32,7 +32,7 @@ def shift_errors(model: Any, items: Sequence[Any], batch_size: int = 256) -> dic
     with torch.no_grad():
         for start in range(0, len(items), batch_size):
             chunk = list(items[start:start + batch_size])
-            out = model(collate_graphs([dp.graph for dp in chunk]))
+            out = model(collate_graphs([dp.graph for dp in chunk]), bf16=bf16)
             for nuc, mu, sd, tgt in (("c13", out.c13_mu, out.c13_sigma, np.concatenate([d.c13_target for d in chunk])),
                                      ("h1", out.h1_mu, out.h1_sigma, np.concatenate([d.h1_target for d in chunk]))):
                 mask = ~np.isnan(tgt)
@@ -80,11 +80,12 @@ def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint:
         dp = datapoint_from_record(record, report)
         if dp is not None and dp.assigned:
             items.append(dp)
-    res = shift_errors(predictor.model, items)
+    res = shift_errors(predictor.model, items, bf16=predictor.bf16)
     metrics = {k: v for k, v in res.items() if not k.startswith("_")}
     metrics["n_molecules"] = len(items)
     metrics["n_records_seen_in_training"] = seen
     from nmrlens.models.shifts import DEFAULT_CHECKPOINT
 
     metrics["checkpoint"] = str(checkpoint or f"shipped {DEFAULT_CHECKPOINT}")
+    metrics["bf16"] = predictor.bf16
     return metrics

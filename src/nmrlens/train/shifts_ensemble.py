@@ -38,7 +38,9 @@ def build_ensemble(members: Sequence[str | Path], out: str | Path, *, data_path:
     torch.set_num_threads(2)
     t0 = time.time()
     if not members:
-        raise ValueError("members: at least one checkpoint is needed")
+        from nmrlens.errors import NmrLensError
+
+        raise NmrLensError("members: got none, expected at least one checkpoint")
     models = [load_checkpoint(m)[0] for m in members]
     if len(models) == 1:
         ens = models[0].eval()

@@ -199,8 +199,25 @@ def test_ensemble_of_shipped_models_predicts_sensible_shifts(tmp_path: Path) -> 
     assert abs(c_me - 18.4) < 4 and abs(c_ch2 - 58.3) < 4 and 0 < sd_me < 5  # ppm
 
 
-def test_shipped_default_is_the_gated_model_and_predicts_sensible_shifts() -> None:
+def test_shipped_default_is_a_gated_ensemble_and_predicts_sensible_shifts() -> None:
+    from nmrlens.models.shifts import ShiftEnsemble
+
     pred = ShiftPredictor.load()
-    assert pred.model.hparams.get("encoder") == "gated"
+    assert isinstance(pred.model, ShiftEnsemble) and len(pred.model.members) == 2
+    assert all(m.hparams.get("encoder") == "gated" for m in pred.model.members)
     (c_me, sd_me), (c_ch2, _), _ = pred.predict_mols([parse_smiles("CCO")])[0].c13
     assert abs(c_me - 18.4) < 4 and abs(c_ch2 - 58.3) < 4 and 0 < sd_me < 5  # ppm
+
+
+def test_bf16_inference_follows_the_environment_and_stays_close_to_float32(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nmrlens.models.shifts import bf16_inference_default
+
+    monkeypatch.setenv("NMRLENS_BF16", "0")
+    assert bf16_inference_default() is False and ShiftPredictor.load("shifts_v5").bf16 is False
+    monkeypatch.setenv("NMRLENS_BF16", "1")
+    assert bf16_inference_default() is True
+    mols = [parse_smiles(s) for s in SMILES]
+    fp32 = ShiftPredictor.load("shifts_v5", bf16=False).predict_mols(mols)
+    bf16 = ShiftPredictor.load("shifts_v5", bf16=True).predict_mols(mols)
+    diffs = [abs(a[0] - b[0]) for pa, pb in zip(fp32, bf16) for a, b in zip(pa.c13 + pa.h1, pb.c13 + pb.h1) if a]
+    assert len(diffs) > 20 and max(diffs) < 0.5 and float(np.mean(diffs)) < 0.1  # ppm: the heads stay float32
