@@ -244,12 +244,13 @@ def train(cfg: ShiftTrainConfig, out_dir: Path) -> dict[str, Any]:
                 wh[matched & far] = 0.0
             lc, nc = _loss(out.c13_mu, out.c13_sigma, c_t, wc, c_scale, tc.nll_weight)
             lh, nh = _loss(out.h1_mu, out.h1_sigma, h_t, wh, h_scale, tc.nll_weight)
+            loss_sum, n_targets = lc + lh, nc + nh
             if tc.distill_weight > 0 and teacher_pred is not None:
                 dc, dh = distill_targets(batch, c_t, h_t, ref_c, ref_h)
                 for mu, sigma, t, scale in ((out.c13_mu, out.c13_sigma, dc, c_scale), (out.h1_mu, out.h1_sigma, dh, h_scale)):
                     ld, nd = _loss(mu, sigma, t, np.full(len(t), tc.distill_weight), scale, 0.0)
-                    lc, nc = lc + ld, nc + nd
-            loss = (lc + lh) / max(1, nc + nh)
+                    loss_sum, n_targets = loss_sum + ld, n_targets + nd
+            loss = loss_sum / max(1, n_targets)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)

@@ -56,15 +56,15 @@ def build_ensemble(members: Sequence[str | Path], out: str | Path, *, data_path:
         ens.load_state_dict({k: v.half().float() if v.is_floating_point() else v for k, v in ens.state_dict().items()})
     metrics = calibrate_and_measure(ens, val, test)
     metrics["build_minutes"] = round((time.time() - t0) / 60, 1)
-    if len(models) == 1:
+    if len(models) == 1:  # a single run keeps its own training description
         side = read_sidecar(members[0])
         metrics.update({k: v for k, v in (side.get("metrics") or {}).items() if k in ("best_epoch", "train_minutes")})
-        save_checkpoint(ens, out, force=True, training_data=side.get("training_data"), metrics=metrics, half=half)
-        return metrics
-    training_data = {"members": [str(m) for m in members],
-                     "member_training_data": [read_sidecar(m).get("training_data", {}) for m in members][:1],
-                     "split": "nmrlens.data.splits (members trained on train; calibration on val)",
-                     "n_val_assigned": len(val), "n_test_assigned": len(test)}
+        training_data = side.get("training_data")
+    else:
+        training_data = {"members": [str(m) for m in members],
+                         "member_training_data": [read_sidecar(m).get("training_data", {}) for m in members][:1],
+                         "split": "nmrlens.data.splits (members trained on train; calibration on val)",
+                         "n_val_assigned": len(val), "n_test_assigned": len(test)}
     save_checkpoint(ens, out, force=True, training_data=training_data, metrics=metrics, half=half)
     return metrics
 
