@@ -21,7 +21,7 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("checkpoint, method", [(None, "fused(w=0.25)"), ("none", "baseline")])
+@pytest.mark.parametrize("checkpoint, method", [(None, "fused(w=0.5)"), ("none", "baseline")])
 @pytest.mark.parametrize("spectra", [Query(spectra=(C13, H1)), [C13, H1], C13])
 def test_assign_ethyl_acetate(checkpoint: str | None, method: str, spectra: object) -> None:
     res = api.assign("CCOC(C)=O", spectra, checkpoint=checkpoint)

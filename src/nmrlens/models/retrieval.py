@@ -236,10 +236,12 @@ class RetrievalModel(nn.Module):
         """(molecule embeddings, spectrum embeddings) of paired batches."""
         return self.encode_molecules(g), self.encode_spectra(s)
 
-    def loss(self, g: GraphBatch, s: SpectrumBatch) -> Tensor:
-        """Symmetric InfoNCE of paired molecules and spectra."""
-        m, e = self(g, s)
-        return info_nce(m, e, self.logit_scale)
+    def loss(self, g: GraphBatch, s: SpectrumBatch, *, bf16: bool = False) -> Tensor:
+        """Symmetric InfoNCE of paired molecules and spectra; ``bf16``: both encoders under bfloat16
+        autocast (CPU), the similarities and the loss in float32."""
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            m, e = self(g, s)
+        return info_nce(m.float(), e.float(), self.logit_scale)
 
 
 def fuse_scores(sme: np.ndarray, sse: np.ndarray, ssr: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:

@@ -21,7 +21,7 @@ from nmrlens.nn.graph import GraphBatch, GraphEncoder, collate_graphs
 
 __all__ = ["ShiftModel", "ShiftEnsemble", "ShiftOutput", "AtomShifts", "ShiftPredictor", "DEFAULT_CHECKPOINT", "bf16_inference_default"]
 
-DEFAULT_CHECKPOINT = "shifts_v5_ens"
+DEFAULT_CHECKPOINT = "shifts_v6_ens"
 _MIN_SIGMA = {"c13": 0.05, "h1": 0.005}
 
 

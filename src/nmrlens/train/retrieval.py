@@ -54,7 +54,8 @@ class ModelSection:
 
 @dataclass
 class TrainSection:
-    """Optimisation and augmentation settings."""
+    """Optimisation and augmentation settings (``bf16``: encoders under bfloat16 autocast, loss in float32;
+    ``time_budget_min``: wall-clock minutes of the whole run, data preparation included)."""
 
     epochs: int = 40
     batch_size: int = 256
@@ -70,6 +71,7 @@ class TrainSection:
     threads: int = 2
     time_budget_min: float = 22.0
     val_limit: int = 2000
+    bf16: bool = False
 
 
 @dataclass
@@ -234,7 +236,7 @@ def train(cfg: RetrievalTrainConfig, out_dir: Path) -> dict[str, Any]:
             g = collate_graphs([dp.graph for dp in batch])
             s = collate_spectra(pair_sequences(batch, [preds[i] for i in idx], tok, rng, tc, cfg.model.max_len),
                                 tok.pad_id)
-            loss = model.loss(g, s)
+            loss = model.loss(g, s, bf16=tc.bf16)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)

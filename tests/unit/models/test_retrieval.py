@@ -75,6 +75,22 @@ def test_overfit_tiny_batch() -> None:
     assert (torch.argmax(e @ m.t(), dim=1) == torch.arange(8)).all()
 
 
+
+def test_bf16_loss_is_float32_and_close() -> None:
+    """bfloat16 autocast (training option) keeps the InfoNCE in float32 and close to the float32 loss."""
+    from nmrlens.data.featurize import featurize_mol
+    from nmrlens.nn.graph import collate_graphs
+    from rdkit import Chem
+
+    tok = SpectralTokenizer.load()
+    model = tiny_model(0).eval()
+    g = collate_graphs([featurize_mol(Chem.MolFromSmiles(s)) for s in SMILES[:4]])
+    s = collate_spectra([spectrum_sequence(tok, retrieval_view(Query(spectra=[C13])), "C", 64)] * 4)
+    with torch.no_grad():
+        fp32, bf16 = model.loss(g, s), model.loss(g, s, bf16=True)
+    assert bf16.dtype == torch.float32
+    assert abs(bf16.item() - fp32.item()) < 0.05 * abs(fp32.item()) + 1e-3
+
 def test_checkpoint_reload_gives_identical_outputs(tmp_path) -> None:  # noqa: ANN001
     stem = tiny_checkpoint(tmp_path)
     model, side = load_checkpoint(stem)
