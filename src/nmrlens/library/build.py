@@ -272,7 +272,9 @@ def build_library(molecules: str | Path | Sequence[MoleculeInput], out: str | Pa
             if f.name == "library.sqlite" or f.name.endswith(".faiss") or f.name.endswith(".sqlite-journal"):
                 f.unlink()
     signature = _input_signature(path, len(entries))
-    ck_sig = str(checkpoint or "shipped:retrieval_v1")
+    from nmrlens.models.retrieval import DEFAULT_RETRIEVAL_CHECKPOINT
+
+    ck_sig = str(checkpoint or f"shipped:{DEFAULT_RETRIEVAL_CHECKPOINT}")
     eng = get_engine(engine, address, workers)  # bad engine options fail before anything is written
     try:
         with LibraryStore(out, create=True) as store:

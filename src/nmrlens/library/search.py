@@ -56,6 +56,25 @@ class Hit:
                 "sources": self.sources}
 
 
+
+def shipped_or_path(signature: str) -> str:
+    """The retrieval checkpoint a library's ``checkpoint`` signature names: ``shipped:NAME`` is the shipped
+    checkpoint NAME (its embeddings are in the library, whatever the default is now); anything else is a path.
+
+    Raises:
+        NmrLensError: when the shipped checkpoint NAME is no longer part of this installation.
+    """
+    from nmrlens.models.checkpoint import weights_path
+
+    if not signature.startswith("shipped:"):
+        return signature
+    name = signature.split(":", 1)[1]
+    if not weights_path(name).with_suffix(".json").is_file():
+        raise NmrLensError(f"--library: built with the retrieval model {name!r}, which this installation does not "
+                           "ship; rebuild the library (`nmrlens library build --force`)")
+    return name
+
+
 class Library:
     """An opened library folder (store + indexes) with a scorer.
 
@@ -98,7 +117,7 @@ class Library:
         if checkpoint is None:
             with LibraryStore(folder) as st:
                 ck = st.get_meta("checkpoint")
-            checkpoint = None if (ck is None or str(ck).startswith("shipped:")) else ck
+            checkpoint = None if ck is None else shipped_or_path(str(ck))
         return cls(folder, checkpoint=checkpoint)
 
     @property

@@ -187,3 +187,15 @@ def test_api_search_opens_the_library_with_its_checkpoint(tmp_path, ckpt) -> Non
     with pytest.raises(DataNotFoundError, match="library.sqlite"):
         api.search(Query(spectra=spectra), tmp_path / "nowhere")
     api.library.cache_clear()
+
+
+def test_library_signature_names_the_shipped_model_it_was_built_with() -> None:
+    """A library built with a shipped retrieval model keeps using that model after the default changes."""
+    from nmrlens.errors import NmrLensError
+    from nmrlens.library.search import shipped_or_path
+    from nmrlens.models.retrieval import DEFAULT_RETRIEVAL_CHECKPOINT
+
+    assert shipped_or_path(f"shipped:{DEFAULT_RETRIEVAL_CHECKPOINT}") == DEFAULT_RETRIEVAL_CHECKPOINT
+    assert shipped_or_path("/some/run/best") == "/some/run/best"
+    with pytest.raises(NmrLensError, match="retrieval_v0_gone"):
+        shipped_or_path("shipped:retrieval_v0_gone")
