@@ -129,12 +129,14 @@ def _checkpoint_key(checkpoint: str | None) -> str:
 def cached_library(smiles: Sequence[str], checkpoint: str | None, *, chunk_size: int = 2000,
                    progress: Callable[[int, int], None] | None = None, workers: int | None = None) -> Path:
     """Folder of a library (predicted spectra only) of ``smiles``, built on first use and cached
-    (keyed by the molecules, the retrieval checkpoint and the shipped shift model); ``workers``:
+    (keyed by the molecules, the retrieval checkpoint (its weights and how it is named) and the shipped shift
+    model); ``workers``:
     build with that many worker processes (None: in this process)."""
     from nmrlens.library.build import MoleculeInput, build_library
 
     h = hashlib.sha256()
     h.update(_checkpoint_key(checkpoint).encode())
+    h.update(f"|{checkpoint or ''}|".encode())  # the library records how its model was named (path or shipped)
     for s in smiles:
         h.update(s.encode() + b"\n")
     folder = _cache_root() / "retrieval_libraries" / h.hexdigest()[:20]

@@ -58,7 +58,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RETRIEVAL_CHECKPOINT = "retrieval_v1"
+DEFAULT_RETRIEVAL_CHECKPOINT = "retrieval_v2"
 #: Spectrum configurations of the model (formula is a filter, never an input).
 RETRIEVAL_CONFIGS: tuple[str, ...] = ("C", "H", "CH")
 #: Score names returned by :meth:`CandidateScorer.score`.
@@ -310,7 +310,7 @@ class CandidateScorer:
 
     @classmethod
     def load(cls, checkpoint: str | None = None) -> "CandidateScorer":
-        """Load a retrieval checkpoint (default: the shipped ``weights/retrieval_v1``)."""
+        """Load a retrieval checkpoint (default: the shipped :data:`DEFAULT_RETRIEVAL_CHECKPOINT`)."""
         from nmrlens.models.checkpoint import load_checkpoint, weights_path
         from nmrlens.tokenize.spectral import SpectralTokenizer
 
