@@ -27,7 +27,7 @@ from nmrlens.library.index import VectorIndex
 from nmrlens.library.store import LibraryRow, LibraryStore
 from nmrlens.spectra.model import Query
 
-__all__ = ["Hit", "Library", "SCORES"]
+__all__ = ["Hit", "Library", "SCORES", "shipped_or_path"]
 
 log = logging.getLogger(__name__)
 SCORES: tuple[str, ...] = ("combine", "ssr", "sse", "sme")
@@ -54,7 +54,6 @@ class Hit:
                 "inchikey": self.inchikey, "name": self.name,
                 "scores": {k: (None if not np.isfinite(v) else round(float(v), 6)) for k, v in self.scores.items()},
                 "sources": self.sources}
-
 
 
 def shipped_or_path(signature: str) -> str:
