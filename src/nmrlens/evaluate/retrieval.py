@@ -130,8 +130,7 @@ def cached_library(smiles: Sequence[str], checkpoint: str | None, *, chunk_size:
                    progress: Callable[[int, int], None] | None = None, workers: int | None = None) -> Path:
     """Folder of a library (predicted spectra only) of ``smiles``, built on first use and cached
     (keyed by the molecules, the retrieval checkpoint (its weights and how it is named) and the shipped shift
-    model); ``workers``:
-    build with that many worker processes (None: in this process)."""
+    model); ``workers``: build with that many worker processes (None: in this process)."""
     from nmrlens.library.build import MoleculeInput, build_library
 
     h = hashlib.sha256()

@@ -75,7 +75,6 @@ def test_overfit_tiny_batch() -> None:
     assert (torch.argmax(e @ m.t(), dim=1) == torch.arange(8)).all()
 
 
-
 def test_bf16_loss_is_float32_and_close() -> None:
     """bfloat16 autocast (training option) keeps the InfoNCE in float32 and close to the float32 loss."""
     from nmrlens.data.featurize import featurize_mol
@@ -90,6 +89,7 @@ def test_bf16_loss_is_float32_and_close() -> None:
         fp32, bf16 = model.loss(g, s), model.loss(g, s, bf16=True)
     assert bf16.dtype == torch.float32
     assert abs(bf16.item() - fp32.item()) < 0.05 * abs(fp32.item()) + 1e-3
+
 
 def test_checkpoint_reload_gives_identical_outputs(tmp_path) -> None:  # noqa: ANN001
     stem = tiny_checkpoint(tmp_path)
