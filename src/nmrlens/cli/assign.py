@@ -6,6 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nmrlens.models.assign import Assignment
 
 __all__ = ["register", "run", "format_table"]
 
@@ -31,7 +35,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.set_defaults(func=run)
 
 
-def format_table(result) -> str:  # noqa: ANN001 - Assignment
+def format_table(result: Assignment) -> str:
     """The assignment as a text table (atom, element, H count, assigned peak, confidence)."""
     lines = [f"# {result.smiles}  (method: {result.method})",
              "nucleus  atom  el  nH  group  peak  shift_ppm  predicted_ppm  confidence"]

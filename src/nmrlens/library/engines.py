@@ -25,6 +25,7 @@ class Engine:
     name = "base"
 
     def map(self, func: Callable[..., Any], chunks: Iterable[tuple[int, tuple[Any, ...]]]) -> Iterator[tuple[int, Any]]:
+        """Yield ``(number, func(*args))`` for every ``(number, args)`` chunk, in completion order."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -58,6 +59,7 @@ class LocalEngine(Engine):
     name = "local"
 
     def map(self, func: Callable[..., Any], chunks: Iterable[tuple[int, tuple[Any, ...]]]) -> Iterator[tuple[int, Any]]:
+        """Run the chunks one after another in this process; yields ``(number, result)`` in input order."""
         for number, args in chunks:
             yield number, func(*args)
 
@@ -89,6 +91,8 @@ class ProcessEngine(Engine):
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
     def map(self, func: Callable[..., Any], chunks: Iterable[tuple[int, tuple[Any, ...]]]) -> Iterator[tuple[int, Any]]:
+        """Run the chunks in the worker processes (at most ``max_in_flight`` queued); yields
+        ``(number, result)`` as they finish."""
         from concurrent.futures import FIRST_COMPLETED, wait
 
         def finished(futures: list[Any]) -> Iterator[tuple[Any, Any]]:
@@ -123,6 +127,8 @@ class RayEngine(Engine):
         self.max_in_flight = max(1, int(max_in_flight))
 
     def map(self, func: Callable[..., Any], chunks: Iterable[tuple[int, tuple[Any, ...]]]) -> Iterator[tuple[int, Any]]:
+        """Run the chunks as Ray tasks (at most ``max_in_flight`` in flight); yields ``(number, result)``
+        as they finish."""
         ray = self.ray
         remote = ray.remote(func)
 

@@ -649,12 +649,14 @@ class InversePredictor:
 
 
 def shift_model_available(checkpoint: str | None = None) -> bool:
-    """True when a shift-model checkpoint (default: the shipped ``shifts_v1``) exists."""
+    """True when a shift-model checkpoint (default: the shipped default shift model,
+    :data:`nmrlens.models.shifts.DEFAULT_CHECKPOINT`) exists."""
     from pathlib import Path
 
     from nmrlens.models.checkpoint import weights_path
+    from nmrlens.models.shifts import DEFAULT_CHECKPOINT
 
-    stem = Path(checkpoint) if checkpoint else weights_path("shifts_v1")
+    stem = Path(checkpoint) if checkpoint else weights_path(DEFAULT_CHECKPOINT)
     stem = stem.with_suffix("") if stem.suffix in (".json", ".safetensors") else stem
     return stem.with_suffix(".safetensors").is_file() and stem.with_suffix(".json").is_file()
 
@@ -666,7 +668,7 @@ def predict_c13(smiles: Sequence[str], checkpoint: str | None = None, *, require
     rejects gets None."""
     if not shift_model_available(checkpoint):
         if required:
-            raise DataNotFoundError("shift model: no checkpoint found (the shipped weights/shifts_v1 or --shift-checkpoint)")
+            raise DataNotFoundError("shift model: no checkpoint found (the shipped default shift model or --shift-checkpoint)")
         return None
     from nmrlens import api
 

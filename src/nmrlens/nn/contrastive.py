@@ -71,6 +71,8 @@ class SpectrumTransformer(nn.Module):
         self.norm = nn.LayerNorm(hidden)
 
     def forward(self, ids: Tensor, values: Tensor, kinds: Tensor, mask: Tensor) -> Tensor:
+        """Encode token sequences ``(B, T)`` (ids, numeric values in ppm/Hz, kinds, padding mask True =
+        padded) to per-token states ``(B, T, hidden)``."""
         T = ids.shape[1]
         has = (kinds > 0).to(values.dtype).unsqueeze(-1)
         vfeat = torch.cat([self.fourier(values), values.unsqueeze(-1)], dim=-1)

@@ -139,6 +139,7 @@ class GraphEncoder(nn.Module):
             self.blocks = nn.ModuleList([_Block(hidden, bond_dim, dropout) for _ in range(layers)])
 
     def forward(self, g: GraphBatch) -> Tensor:
+        """Node states ``(total atoms, hidden)`` of a batch of molecular graphs."""
         h, e = self.embed(g.x), self.embed_edge(g.edge_attr)
         for block in self.blocks:
             h, e = block(h, e, g)

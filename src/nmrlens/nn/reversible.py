@@ -70,6 +70,7 @@ class AxialContext(nn.Module):
         self.scale = float(scale)
 
     def forward(self, x: Tensor) -> Tensor:
+        """``(B, C, N, N)`` -> ``(B, 5C, N, N)`` (input and the four row/column sums)."""
         b, c, h, w = x.shape
         if h != w or h == 1:
             z = torch.zeros_like(x)
@@ -145,12 +146,14 @@ class AdditiveCoupling(nn.Module):
         return self.clamp * torch.tanh(r / self.clamp) if self.clamp > 0 else r
 
     def forward(self, x: Tensor) -> Tensor:
+        """``y2 = x2 + F(x1)``, ``y1 = x1 + G(y2)``; same shape as ``x``."""
         x1, x2 = x[:, : self.c1], x[:, self.c1:]
         y2 = x2 + self._f(x1)
         y1 = x1 + self._g(y2)
         return torch.cat([y1, y2], dim=1)
 
     def inverse(self, y: Tensor) -> Tensor:
+        """Exact inverse of :meth:`forward`: ``x1 = y1 - G(y2)``, ``x2 = y2 - F(x1)``."""
         y1, y2 = y[:, : self.c1], y[:, self.c1:]
         x1 = y1 - self._g(y2)
         x2 = y2 - self._f(x1)
@@ -165,9 +168,11 @@ class SpaceToDepth(nn.Module):
         self.factor = factor
 
     def forward(self, x: Tensor) -> Tensor:
+        """``(B, C, H, W)`` -> ``(B, C f^2, H/f, W/f)``."""
         return space_to_depth(x, self.factor)
 
     def inverse(self, y: Tensor) -> Tensor:
+        """``(B, C f^2, H/f, W/f)`` -> ``(B, C, H, W)``."""
         return depth_to_space(y, self.factor)
 
 
@@ -182,9 +187,11 @@ class ChannelPermutation(nn.Module):
         self.register_buffer("inv_perm", torch.argsort(perm))
 
     def forward(self, x: Tensor) -> Tensor:
+        """Channels permuted (dimension 1)."""
         return x[:, self.perm]
 
     def inverse(self, y: Tensor) -> Tensor:
+        """Channels put back in their original order."""
         return y[:, self.inv_perm]
 
 
@@ -199,11 +206,13 @@ class ReversibleSequence(nn.Module):
                 raise TypeError(f"ReversibleSequence: {type(m).__name__} has no inverse()")
 
     def forward(self, x: Tensor) -> Tensor:
+        """The modules applied in order."""
         for m in self.layers:
             x = m(x)
         return x
 
     def inverse(self, y: Tensor) -> Tensor:
+        """The modules' inverses applied in reverse order."""
         for m in reversed(self.layers):
             y = m.inverse(y)
         return y

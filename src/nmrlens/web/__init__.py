@@ -4,12 +4,14 @@ FastAPI is an optional dependency (``pip install nmrlens[web]``); it is imported
 :func:`create_app` only.
 """
 
+from typing import Any
+
 from nmrlens.web.services import Settings
 
 __all__ = ["Settings", "create_app"]
 
 
-def create_app(*args, **kwargs):  # type: ignore[no-untyped-def]
+def create_app(*args: Any, **kwargs: Any) -> Any:
     """Build the FastAPI app (see :func:`nmrlens.web.app.create_app`)."""
     from nmrlens.web.app import create_app as _create
 
