@@ -57,7 +57,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GENERATE_CHECKPOINT = "generate_v4"
+DEFAULT_GENERATE_CHECKPOINT = "generate_v5"
 MAX_BEAM = 100
 #: Width of the second search for a query whose beam found no valid candidate, as a multiple of the beam
 #: (chosen on 200 validation records with generate_v2: mean top-1 0.141 -> 0.157, 0.12 -> 0.24 s per query).
@@ -530,7 +530,7 @@ class Generator:
 
     @classmethod
     def load(cls, path: str | None = None) -> "Generator":
-        """Load a checkpoint (default: the shipped ``generate_v4``)."""
+        """Load a checkpoint (default: the shipped ``generate_v5``)."""
         from nmrlens.models.checkpoint import load_checkpoint, weights_path
 
         model, sidecar = load_checkpoint(path or weights_path(DEFAULT_GENERATE_CHECKPOINT))

@@ -15,12 +15,14 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "generate_records.jsonl"
 
 
 def test_shipped_configs_load() -> None:
-    for name in ("generate.toml", "generate_exponly.toml", "generate_v2.toml", "generate_v3.toml", "generate_v4.toml"):
+    for name in ("generate.toml", "generate_exponly.toml", "generate_v2.toml", "generate_v3.toml", "generate_v4.toml",
+                 "generate_v5.toml"):
         cfg = load_config(GenTrainConfig, configs_dir() / name)
         assert cfg.model.dim % cfg.model.heads == 0
     assert load_config(GenTrainConfig, configs_dir() / "generate_exponly.toml").pretrain.minutes == 0
     assert load_config(GenTrainConfig, configs_dir() / "generate_v3.toml").train.init_checkpoint == "artifacts/train/generate_v2/best"
     assert load_config(GenTrainConfig, configs_dir() / "generate_v4.toml").train.init_checkpoint == "artifacts/train/generate_v3/best"
+    assert load_config(GenTrainConfig, configs_dir() / "generate_v5.toml").train.init_checkpoint == "artifacts/train/generate_v4s/best"
 
 
 def test_unknown_key_is_an_error(tmp_path: Path) -> None:
