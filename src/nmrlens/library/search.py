@@ -228,8 +228,13 @@ class Library:
         return list(out)
 
     def score_candidates(self, query: Query, ids: Sequence[int], config: str,
-                         q_emb: np.ndarray | None = None) -> tuple[list[LibraryRow], dict[str, np.ndarray]]:
-        """Rows and the four scores of library molecules ``ids`` for ``query``."""
+                         q_emb: np.ndarray | None = None, *, rerank: bool = True
+                         ) -> tuple[list[LibraryRow], dict[str, np.ndarray]]:
+        """Rows and the four scores of library molecules ``ids`` for ``query``.
+
+        ``combine`` is the fused score, re-ranked by the scorer's learned re-ranker of ``config``
+        when it has one and ``rerank`` is true (:mod:`nmrlens.models.rerank`: a probability among the
+        top candidates, 0 for the rest); ``fused`` is always the fused score."""
         from nmrlens.models.retrieval import ssr_scores
 
         rows_by_id = self.store.rows(ids)
@@ -238,13 +243,22 @@ class Library:
             q_emb = self.scorer.embed_spectra([query], config)[0]
         if not rows:
             empty = np.zeros(0)
-            return rows, {k: empty for k in ("sme", "sse", "ssr", "combine")}
+            return rows, {k: empty for k in ("sme", "sse", "ssr", "combine", "fused")}
         sme = np.asarray([r.emb_mol @ q_emb if r.emb_mol is not None else -1.0 for r in rows], dtype=np.float64)
         sse = np.asarray([getattr(r, f"emb_{config}") @ q_emb if getattr(r, f"emb_{config}") is not None else -1.0
                           for r in rows], dtype=np.float64)
         ssr = ssr_scores(query, [self.peak_arrays_of(r) for r in rows], config)
-        combine = self.scorer.combine(sme, sse, ssr, config)
-        return rows, {"sme": sme, "sse": sse, "ssr": ssr, "combine": combine}
+        fused = self.scorer.combine(sme, sse, ssr, config)
+        scores = {"sme": sme, "sse": sse, "ssr": ssr, "combine": fused, "fused": fused}
+        reranker = self.scorer.rerankers.get(config) if rerank else None
+        q13 = query.spectrum("13C")
+        if reranker is not None and q13 is not None and len(q13):
+            from nmrlens.models.rerank import rerank_scores
+            from nmrlens.similarity.matched import peak_array
+
+            scores["combine"] = rerank_scores(reranker, peak_array(q13), scores,  # type: ignore[arg-type]
+                                              lambda j: self.peak_arrays_of(rows[j]).get("13C"))
+        return rows, scores
 
     def search(self, query: Query, *, k: int = 10, formula: str | None = None, score: str = "combine",
                recall: int = 1000, config: str | None = None) -> list[Hit]:
@@ -272,8 +286,15 @@ class Library:
         f = normalize_formula(formula) if formula else query.formula
         q_emb = self.scorer.embed_spectra([query], cfg)[0]
         ids = self.candidates(q_emb, cfg, formula=f, recall=max(recall, k), query=query)
-        rows, scores = self.score_candidates(query, ids, cfg, q_emb)
+        rows, scores = self.score_candidates(query, ids, cfg, q_emb, rerank=not f)
+        if score == "combine":  # re-ranked candidates first, then the rest in fused order
+            order = np.lexsort((-scores["fused"], -scores["combine"]))[:k]
+            return self._hits(rows, scores, order, score)
         order = np.argsort(-scores[score], kind="stable")[:k]
+        return self._hits(rows, scores, order, score)
+
+    @staticmethod
+    def _hits(rows: Sequence[LibraryRow], scores: dict[str, np.ndarray], order: np.ndarray, score: str) -> list[Hit]:
         return [Hit(r + 1, rows[j].id, rows[j].smiles, rows[j].formula, rows[j].inchikey, rows[j].name,
                     {s: float(scores[s][j]) for s in ("combine", "sme", "sse", "ssr")}, rows[j].sources or {})
                 for r, j in enumerate(order) if np.isfinite(scores[score][j])]

@@ -296,17 +296,25 @@ class CandidateScorer:
     Args:
         model: a :class:`RetrievalModel`; tokenizer: the spectral tokenizer it was trained with;
         fusion: per-configuration weights ``{"C": {"sme": .., "sse": .., "ssr": ..}, ...}``;
-        sidecar: the checkpoint sidecar (kept for provenance).
+        sidecar: the checkpoint sidecar (kept for provenance); rerankers: per configuration, a fitted
+        :class:`~nmrlens.models.rerank.Reranker` that library search applies without a formula
+        (default: those in the sidecar's ``extra.rerank``).
     """
 
     def __init__(self, model: RetrievalModel, tokenizer: "SpectralTokenizer",
                  fusion: Mapping[str, Mapping[str, float]] | None = None, sidecar: dict[str, Any] | None = None,
-                 batch_size: int = 256) -> None:
+                 batch_size: int = 256, rerankers: Mapping[str, Any] | None = None) -> None:
+        from nmrlens.models.rerank import Reranker
+
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.fusion = {c: dict((fusion or DEFAULT_FUSION).get(c, DEFAULT_FUSION[c])) for c in RETRIEVAL_CONFIGS}
         self.sidecar = sidecar or {}
         self.batch_size = batch_size
+        if rerankers is None:
+            rerankers = (self.sidecar.get("extra") or {}).get("rerank") or {}
+        self.rerankers: dict[str, Reranker] = {
+            c: r if isinstance(r, Reranker) else Reranker.from_dict(r) for c, r in rerankers.items() if c in RETRIEVAL_CONFIGS}
 
     @classmethod
     def load(cls, checkpoint: str | None = None) -> "CandidateScorer":

@@ -39,7 +39,7 @@ from nmrlens.errors import SpectrumFormatError
 from nmrlens.spectra.model import Spectrum1D
 
 __all__ = ["MatchParams", "C13_PARAMS", "H1_PARAMS", "NUCLEUS_WEIGHTS", "MULT_INDEX", "combine_nuclei", "params_for", "peak_array", "matched_similarity",
-           "matched_similarity_many"]
+           "matched_similarity_many", "AGREEMENT_FEATURES", "c13_agreement"]
 
 #: 13C multiplicity letter -> label of the peak arrays (number of attached H).
 MULT_INDEX: dict[str, int] = {"S": 0, "D": 1, "T": 2, "Q": 3}
@@ -196,4 +196,67 @@ def matched_similarity_many(observed: Spectrum1D, candidates: Sequence[Spectrum1
         elif not (isinstance(c, np.ndarray) and c.ndim == 2 and c.shape[1] == 2):
             raise SpectrumFormatError(f"candidates[{k}]", type(c).__name__, "a Spectrum1D or an (n, 2) peak array")
         out[k] = _score(q, c, prm, is_1h)
+    return out
+
+
+#: Names of the :func:`c13_agreement` features, in order.
+AGREEMENT_FEATURES: tuple[str, ...] = (
+    "match_cost", "log_count_ratio", "extra_predicted", "extra_observed", "mean_dev", "frac_dev_gt3",
+    "mult_mismatch", "max_dev", "top2_dev", "mult_hist_l1", "h_count_diff")
+
+
+def c13_agreement(observed: np.ndarray, predicted: np.ndarray | None, params: MatchParams = C13_PARAMS) -> np.ndarray:
+    """How an observed and a predicted 13C peak list agree, as the features of the search re-ranker.
+
+    Both arguments are :func:`peak_array` arrays (shift in ppm, S/D/T/Q label 0-3 or -1). From the
+    optimal assignment of :func:`matched_similarity` (same cost): ``match_cost`` (-log of the matched
+    similarity), ``log_count_ratio`` log(n_pred / n_obs), ``extra_predicted`` / ``extra_observed``
+    (peaks without a partner per observed peak), over the matched pairs ``mean_dev`` (ppm, capped),
+    ``frac_dev_gt3`` (share further apart than 3 ppm), ``mult_mismatch`` (share with known, different
+    S/D/T/Q), ``max_dev`` and ``top2_dev`` (largest and mean of the two largest deviations, as a fraction
+    of the cap); ``mult_hist_l1`` (L1 distance of the S/D/T/Q counts) and ``h_count_diff`` (difference
+    of the C-bound H counts they imply), both per observed peak and scaled by the share of observed
+    peaks with a label. float64 array of ``len(AGREEMENT_FEATURES)``; an empty list on either side
+    gives the unmatched cost and zero deviations.
+
+    Raises:
+        SpectrumFormatError: when an argument is not an ``(n, 2)`` array.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    for name, a in (("observed", observed), ("predicted", predicted)):
+        if a is not None and not (isinstance(a, np.ndarray) and a.ndim == 2 and a.shape[1] == 2):
+            raise SpectrumFormatError(name, type(a).__name__, "an (n, 2) peak array")
+    prm = params
+    c = predicted if predicted is not None else np.zeros((0, 2))
+    q = observed
+    nq, nc = len(q), len(c)
+    out = np.zeros(len(AGREEMENT_FEATURES))
+    if nq == 0:
+        return out
+    out[0] = prm.unmatched
+    out[1] = math.log((nc + 1) / (nq + 1))
+    out[2] = max(0, nc - nq) / nq
+    out[3] = max(0, nq - nc) / nq
+    known_q = q[:, 1] >= 0
+    frac_known = float(known_q.mean())
+    hq = np.bincount(q[known_q, 1].astype(np.int64), minlength=4)[:4]
+    hc = np.bincount(c[c[:, 1] >= 0, 1].astype(np.int64), minlength=4)[:4] if nc else np.zeros(4, np.int64)
+    out[9] = frac_known * float(np.abs(hq - hc).sum()) / nq
+    out[10] = frac_known * abs(float((hq - hc) @ np.arange(4))) / nq
+    if nc == 0:
+        return out
+    d = np.minimum(np.abs(q[:, :1] - c[:, 0]), prm.cap)
+    cost = (d / prm.scale) ** prm.power
+    mm = (q[:, 1:] >= 0) & (c[:, 1] >= 0) & (q[:, 1:] != c[:, 1])
+    if prm.mult_penalty:
+        cost = cost + np.where(mm, prm.mult_penalty, 0.0)
+    r, k = linear_sum_assignment(cost)
+    dm = np.sort(d[r, k])
+    out[0] = (float(cost[r, k].sum()) + prm.unmatched * (nq + nc - 2 * len(r))) / max(nq, nc)
+    out[4] = float(dm.mean())
+    out[5] = float((dm > 3.0).mean())
+    out[6] = float(mm[r, k].mean())
+    out[7] = float(dm[-1]) / prm.cap
+    out[8] = float(dm[-2:].mean()) / prm.cap
     return out

@@ -117,6 +117,28 @@ def test_search_ranks_a_molecule_with_its_own_spectrum_first(tmp_path, ckpt) -> 
     lib.close()
 
 
+def test_search_applies_a_learned_reranker_without_a_formula_only(tmp_path, ckpt) -> None:  # noqa: ANN001
+    from nmrlens.models.rerank import Reranker
+
+    rec = write_records(tmp_path / "mols.jsonl")
+    out = tmp_path / "lib"
+    build_library(rec, out, checkpoint=ckpt, chunk_size=8)
+    scorer = CandidateScorer.load(ckpt)
+    scorer.rerankers["C"] = Reranker(("match_cost",), (0.0,), (1.0,), (-3.0,), top=5)
+    lib = Library(out, scorer)
+    row = lib.store.rows([3])[3]
+    q = Query(spectra=lib.spectra_of(row).spectra)
+    hits = lib.search(q, k=8, config="C")
+    assert hits[0].smiles == row.smiles
+    probs = [h.scores["combine"] for h in hits]
+    assert sum(probs[:5]) == pytest.approx(1.0) and all(p == 0.0 for p in probs[5:])
+    assert probs == sorted(probs, reverse=True)
+    only = lib.search(q, k=3, formula=row.formula, config="C")  # with a formula: the fused score
+    rows, scores = lib.score_candidates(q, [h.id for h in only], "C", rerank=False)
+    assert [h.scores["combine"] for h in only] == pytest.approx(list(scores["fused"]))
+    lib.close()
+
+
 def test_read_molecules_formats(tmp_path) -> None:  # noqa: ANN001
     smi = tmp_path / "a.smi"
     smi.write_text("# comment\nCCO ethanol\n\nc1ccccc1\n")
