@@ -287,14 +287,9 @@ class Library:
         q_emb = self.scorer.embed_spectra([query], cfg)[0]
         ids = self.candidates(q_emb, cfg, formula=f, recall=max(recall, k), query=query)
         rows, scores = self.score_candidates(query, ids, cfg, q_emb, rerank=not f)
-        if score == "combine":  # re-ranked candidates first, then the rest in fused order
-            order = np.lexsort((-scores["fused"], -scores["combine"]))[:k]
-            return self._hits(rows, scores, order, score)
-        order = np.argsort(-scores[score], kind="stable")[:k]
-        return self._hits(rows, scores, order, score)
-
-    @staticmethod
-    def _hits(rows: Sequence[LibraryRow], scores: dict[str, np.ndarray], order: np.ndarray, score: str) -> list[Hit]:
+        # combine: re-ranked candidates first, then the rest (combine 0) in fused order
+        order = (np.lexsort((-scores["fused"], -scores[score])) if score == "combine"
+                 else np.argsort(-scores[score], kind="stable"))[:k]
         return [Hit(r + 1, rows[j].id, rows[j].smiles, rows[j].formula, rows[j].inchikey, rows[j].name,
                     {s: float(scores[s][j]) for s in ("combine", "sme", "sse", "ssr")}, rows[j].sources or {})
                 for r, j in enumerate(order) if np.isfinite(scores[score][j])]

@@ -135,9 +135,30 @@ def _protons(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _score(q: np.ndarray, c: np.ndarray, prm: MatchParams, is_1h: bool) -> float:
+def _assignment(q: np.ndarray, c: np.ndarray, prm: MatchParams, is_1h: bool
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """The optimal assignment of two non-empty peak arrays: capped shift differences ``d`` (ppm, all
+    pairs), the 13C multiplicity-mismatch mask, matched rows and columns, and the total cost (matched
+    pairs plus :attr:`MatchParams.unmatched` per peak left over)."""
     from scipy.optimize import linear_sum_assignment
 
+    d = np.abs(q[:, :1] - c[:, 0])
+    np.minimum(d, prm.cap, out=d)
+    cost = (d / prm.scale) ** prm.power
+    lq, lc = q[:, 1:], c[:, 1]
+    known = (lq >= 0) & (lc >= 0)
+    mismatch = known & (lq != lc)
+    if is_1h:
+        if prm.nh_penalty:
+            cost += np.where(known, prm.nh_penalty * np.abs(lq - lc), 0.0)
+    elif prm.mult_penalty:
+        cost += np.where(mismatch, prm.mult_penalty, 0.0)
+    r, k = linear_sum_assignment(cost)
+    total = float(cost[r, k].sum()) + prm.unmatched * (len(q) + len(c) - 2 * len(r))
+    return d, mismatch, r, k, total
+
+
+def _score(q: np.ndarray, c: np.ndarray, prm: MatchParams, is_1h: bool) -> float:
     if (is_1h and len(q) and len(c) and bool((q[:, 1] >= 1).all())
             and q[:, 1].sum() <= MAX_PROTONS and np.maximum(c[:, 1], 1).sum() <= MAX_PROTONS):
         q, c = _protons(q), _protons(c)
@@ -145,18 +166,7 @@ def _score(q: np.ndarray, c: np.ndarray, prm: MatchParams, is_1h: bool) -> float
     nq, nc = len(q), len(c)
     if nq == 0 or nc == 0:
         return 1.0 if nq == nc else 0.0
-    d = np.abs(q[:, :1] - c[:, 0])
-    np.minimum(d, prm.cap, out=d)
-    cost = (d / prm.scale) ** prm.power
-    lq, lc = q[:, 1:], c[:, 1]
-    known = (lq >= 0) & (lc >= 0)
-    if is_1h:
-        if prm.nh_penalty:
-            cost += np.where(known, prm.nh_penalty * np.abs(lq - lc), 0.0)
-    elif prm.mult_penalty:
-        cost += np.where(known & (lq != lc), prm.mult_penalty, 0.0)
-    r, k = linear_sum_assignment(cost)
-    total = float(cost[r, k].sum()) + prm.unmatched * (nq + nc - 2 * len(r))
+    total = _assignment(q, c, prm, is_1h)[4]
     return math.exp(-total / max(nq, nc))
 
 
@@ -222,8 +232,6 @@ def c13_agreement(observed: np.ndarray, predicted: np.ndarray | None, params: Ma
     Raises:
         SpectrumFormatError: when an argument is not an ``(n, 2)`` array.
     """
-    from scipy.optimize import linear_sum_assignment
-
     for name, a in (("observed", observed), ("predicted", predicted)):
         if a is not None and not (isinstance(a, np.ndarray) and a.ndim == 2 and a.shape[1] == 2):
             raise SpectrumFormatError(name, type(a).__name__, "an (n, 2) peak array")
@@ -246,14 +254,9 @@ def c13_agreement(observed: np.ndarray, predicted: np.ndarray | None, params: Ma
     out[10] = frac_known * abs(float((hq - hc) @ np.arange(4))) / nq
     if nc == 0:
         return out
-    d = np.minimum(np.abs(q[:, :1] - c[:, 0]), prm.cap)
-    cost = (d / prm.scale) ** prm.power
-    mm = (q[:, 1:] >= 0) & (c[:, 1] >= 0) & (q[:, 1:] != c[:, 1])
-    if prm.mult_penalty:
-        cost = cost + np.where(mm, prm.mult_penalty, 0.0)
-    r, k = linear_sum_assignment(cost)
+    d, mm, r, k, total = _assignment(q, c, prm, is_1h=False)
     dm = np.sort(d[r, k])
-    out[0] = (float(cost[r, k].sum()) + prm.unmatched * (nq + nc - 2 * len(r))) / max(nq, nc)
+    out[0] = total / max(nq, nc)
     out[4] = float(dm.mean())
     out[5] = float((dm > 3.0).mean())
     out[6] = float(mm[r, k].mean())
