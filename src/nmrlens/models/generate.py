@@ -7,14 +7,15 @@ closed-vocabulary SMILES tokens (:class:`~nmrlens.tokenize.SmilesTokenizer`), tr
 isomeric SMILES (stereo included). One model serves every input configuration C, H, CH, CF, HF, CHF
 (segment dropout during training).
 
-Decoding (:func:`beam_search`): batched beam search with a key/value cache (width 1..100). With a
+Decoding (:func:`beam_search`): batched beam search with a key/value cache (width 1..100) that sets
+finished hypotheses aside in a pool, so that ended or refused hypotheses free their slots. With a
 formula, the optional *formula constraint* allows an atom token only while the formula still has an
 atom of that element left and ``<eos>`` only when every heavy atom is used (hydrogens are not
 constrained by it). The *syntax constraint* (default on, :class:`SyntaxConstraint`) keeps branches,
 brackets and ring-closure labels balanced. The *validity constraint* (default on) adds
 :class:`ValenceConstraint` (no atom beyond its largest valence, bracket atoms well formed) and
 :class:`EndCheck` (a hypothesis may end only as a molecule RDKit accepts, of exactly the query's
-formula, hydrogens included, when one is given; a hypothesis that wants to end otherwise is dropped).
+formula, hydrogens included, when one is given; an end it refuses is dropped, the hypothesis may go on).
 The constraints live in :mod:`nmrlens.models.constraints`.
 
 Refinement variants (:data:`VARIANTS`), applied by :func:`refine`:
@@ -186,27 +187,6 @@ def config_nuclei(config: str) -> tuple[str, ...]:
 # beam search
 
 
-def _checked_topk(cand: Tensor, top: Tensor, idx: Tensor, W: int, V: int, eos_id: int, finished: Tensor,
-                 history: Tensor, end_check: EndCheck) -> tuple[Tensor, Tensor]:
-    """Top-W of ``cand`` (B, W*V) after removing every hypothesis whose chosen ``<eos>`` fails
-    ``end_check`` (a hypothesis that wants to end as an invalid molecule is dropped with all its
-    continuations; only chosen ends are checked, and removal repeats until every chosen end passes)."""
-    while True:
-        bad = []
-        for b, w in torch.nonzero((idx % V == eos_id) & torch.isfinite(top)).tolist():
-            j = int(idx[b, w]) // V
-            row = b * W + j
-            if bool(finished[row]):
-                continue
-            if not end_check(b, history[row].tolist()):
-                bad.append((b, j))
-        if not bad:
-            return top, idx
-        for b, j in bad:
-            cand[b, j * V:(j + 1) * V] = float("-inf")
-        top, idx = cand.topk(W, dim=1)
-
-
 @torch.no_grad()
 def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *, beam: int = 10,
                 bos_id: int = 1, eos_id: int = 2, max_len: int | None = None,
@@ -214,23 +194,32 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
                 constrained: Tensor | None = None, syntax: SyntaxConstraint | None = None,
                 valence: ValenceConstraint | None = None, end_check: EndCheck | None = None,
                 hydrogen: HydrogenBound | None = None, bf16: bool = False) -> list[list[tuple[list[int], float]]]:
-    """Batched beam search.
+    """Batched beam search with a pool of finished hypotheses.
+
+    Every step keeps ``beam`` *open* hypotheses per source: of the best ``2 * beam`` continuations,
+    those that end (``<eos>``, and, with ``end_check``, end as a molecule the check accepts) move to
+    the source's pool of finished hypotheses, and the best ``beam`` others stay open. A source is done
+    when its pool holds ``beam`` hypotheses and no open one scores better than the worst of them
+    (scores only fall as a hypothesis grows, so none could enter); the search stops when every
+    source is done or at ``max_len``. Compared with keeping finished hypotheses in the beam's slots,
+    an end that the check refuses or a finished hypothesis no longer costs a slot, so the search
+    goes on exploring until it has ``beam`` finished candidates.
 
     Args:
         src, seg, pad: the collated sources (B, S); beam: width (1..:data:`MAX_BEAM`);
         max_len: longest output (tokens with <bos>/<eos>; default the model's max_tgt);
         constraint, budgets (B, E+1), constrained (B,): the optional formula constraint;
         syntax: the optional SMILES syntax constraint; valence: the optional valence constraint;
-        end_check: the optional validity constraint (:class:`EndCheck`): a hypothesis whose best
-            choices include an end that fails the check is dropped; not applied at the last position,
-            where every open hypothesis is cut.
+        end_check: the optional validity constraint (:class:`EndCheck`): an end it refuses is dropped
+            (the hypothesis may still continue).
         hydrogen: the optional hydrogen bound (:class:`HydrogenBound`; needs ``valence`` and the
-            formula constraint): a hypothesis whose hydrogen count can no longer match is dropped.
+            formula constraint): an open hypothesis whose hydrogen count can no longer match is dropped.
 
     Returns:
-        Per source, ``beam`` hypotheses ``(token ids without <bos>/<eos>, summed log-probability)``,
-        best first. A hypothesis that never produced ``<eos>`` within ``max_len`` is returned as it
-        stands (it is usually not a valid SMILES).
+        Per source, at most ``beam`` hypotheses ``(token ids without <bos>/<eos>, summed
+        log-probability, natural log)``, best first: the finished ones, then, when fewer than ``beam``
+        finished, the best open hypotheses cut at ``max_len`` (they rank below every finished one
+        and are usually not valid SMILES).
     """
     if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
         raise ConfigError(f"beam: got {beam!r}, expected a whole number in 1..{MAX_BEAM}")
@@ -244,75 +233,82 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
     cache = model.decoder.new_cache()
     scores = torch.full((B, W), float("-inf"))
     scores[:, 0] = 0.0
-    finished = torch.zeros(B * W, dtype=torch.bool)
     tokens = torch.full((B * W,), bos_id, dtype=torch.long)
     history = torch.zeros((B * W, 0), dtype=torch.long)
+    pool: list[list[tuple[float, list[int]]]] = [[] for _ in range(B)]
+    cut: list[list[tuple[float, list[int]]]] = [[] for _ in range(B)]
+    done = [False] * B
     state = None
     if constraint is not None and budgets is not None:
         act = constrained if constrained is not None else torch.ones(B, dtype=torch.bool)
         state = constraint.start(budgets.repeat_interleave(W, 0), act.repeat_interleave(W, 0))
     sstate = syntax.start(B * W) if syntax is not None else None
     vstate = valence.start(B * W) if valence is not None else None
+    inf = float("-inf")
     for pos in range(L - 1):
         logp = model.step(tokens, pos, mem, mpad, cache, bf16)  # (B*W, V)
         V = logp.shape[1]
+        if pos == L - 2:  # no room left: every open hypothesis is cut here
+            hist = history.tolist()
+            for b, row_scores in enumerate(scores.tolist()):
+                cut[b] = [(s, hist[b * W + w]) for w, s in enumerate(row_scores) if s != inf]
+            break
         if state is not None:
-            logp = logp.masked_fill(~constraint.mask(state), float("-inf"))  # type: ignore[union-attr]
+            logp = logp.masked_fill(~constraint.mask(state), inf)  # type: ignore[union-attr]
         if sstate is not None:
-            logp = logp.masked_fill(~syntax.mask(sstate), float("-inf"))  # type: ignore[union-attr]
+            logp = logp.masked_fill(~syntax.mask(sstate), inf)  # type: ignore[union-attr]
         if vstate is not None:
-            logp = logp.masked_fill(~valence.mask(vstate), float("-inf"))  # type: ignore[union-attr]
-        if pos == L - 2:  # last position: only <eos> (a forced end ranks low)
-            e = logp[:, eos_id]
-            e = torch.where(torch.isfinite(e), e, torch.full_like(e, -1e4))
-            logp = torch.full_like(logp, float("-inf"))
-            logp[:, eos_id] = e
-        # finished rows: only "stay" (token eos, cost 0)
-        stay = torch.full((V,), float("-inf"))
-        stay[eos_id] = 0.0
-        logp = torch.where(finished[:, None], stay[None, :], logp)
+            logp = logp.masked_fill(~valence.mask(vstate), inf)  # type: ignore[union-attr]
         cand = (scores.reshape(-1, 1) + logp).reshape(B, W * V)
-        top, idx = cand.topk(W, dim=1)
-        if end_check is not None and pos < L - 2:
-            top, idx = _checked_topk(cand, top, idx, W, V, eos_id, finished, history, end_check)
-        parent = (idx // V) + torch.arange(B)[:, None] * W
-        parent = parent.reshape(-1)
-        tok = (idx % V).reshape(-1)
-        scores = top
-        was_finished = finished.index_select(0, parent)
+        top, idx = cand.topk(min(2 * W, W * V), dim=1)
+        parent = torch.zeros((B, W), dtype=torch.long)
+        tok = torch.zeros((B, W), dtype=torch.long)
+        new_scores = torch.full((B, W), inf)
+        for b, (srow, irow) in enumerate(zip(top.tolist(), idx.tolist())):
+            n_open = 0
+            for s, i in zip(srow, irow):
+                j, t = divmod(i, V)
+                if t == eos_id:
+                    if s != inf and not done[b]:
+                        ids = history[b * W + j].tolist()
+                        if end_check is None or end_check(b, ids):
+                            pool[b].append((s, ids))
+                    continue
+                if n_open < W:
+                    parent[b, n_open], tok[b, n_open], new_scores[b, n_open] = j, t, s
+                    n_open += 1
+            if not done[b] and len(pool[b]) >= W:
+                worst = sorted((p[0] for p in pool[b]), reverse=True)[W - 1]
+                done[b] = not (float(new_scores[b, 0]) > worst)
+            if done[b]:
+                new_scores[b] = inf
+        parent = (parent + torch.arange(B)[:, None] * W).reshape(-1)
+        tok = tok.reshape(-1)
+        scores = new_scores
         history = torch.cat([history.index_select(0, parent), tok[:, None]], dim=1)
-        finished = was_finished | (tok == eos_id)
         cache.reorder(parent)
         if state is not None:
             constraint.reorder(state, parent)  # type: ignore[union-attr]
-            constraint.advance(state, torch.where(was_finished, torch.full_like(tok, eos_id), tok))  # type: ignore[union-attr]
+            constraint.advance(state, tok)  # type: ignore[union-attr]
         if sstate is not None:
             syntax.reorder(sstate, parent)  # type: ignore[union-attr]
-            syntax.advance(sstate, torch.where(was_finished, torch.full_like(tok, eos_id), tok))  # type: ignore[union-attr]
+            syntax.advance(sstate, tok)  # type: ignore[union-attr]
         if vstate is not None:
             vstate = valence.reorder(vstate, parent)  # type: ignore[union-attr]
-            valence.advance(vstate, torch.where(was_finished, torch.full_like(tok, eos_id), tok))  # type: ignore[union-attr]
+            valence.advance(vstate, tok)  # type: ignore[union-attr]
         if hydrogen is not None and vstate is not None and state is not None:
-            bad = [i for i, v in enumerate(hydrogen.violated(vstate, state["left"], W)) if v and not bool(finished[i])]
+            bad = [i for i, v in enumerate(hydrogen.violated(vstate, state["left"], W)) if v]
             if bad:
-                scores.view(-1)[bad] = float("-inf")  # scores is this step's fresh topk output
+                scores.view(-1)[bad] = inf
         tokens = tok
-        if bool(finished.all()):
+        if all(done):
             break
     out: list[list[tuple[list[int], float]]] = []
-    hist = history.tolist()
-    sc = scores.tolist()
     for b in range(B):
-        hyps = []
-        for w in range(W):
-            s = sc[b][w]
-            if s == float("-inf"):
-                continue
-            ids = hist[b * W + w]
-            if eos_id in ids:
-                ids = ids[: ids.index(eos_id)]
-            hyps.append((ids, float(s)))
-        out.append(hyps)
+        best = sorted(pool[b], key=lambda p: -p[0])[:W]
+        if len(best) < W:
+            best += sorted(cut[b], key=lambda p: -p[0])[: W - len(best)]
+        out.append([(ids, float(s)) for s, ids in best])
     return out
 
 

@@ -187,3 +187,18 @@ def test_hydrogen_bound_stops_hopeless_hypotheses(formula: str, prefix: list[str
         vc.advance(vst, tok)
         hits.append(hb.violated(vst, fst["left"], 1)[0])
     assert hits[-1] and not hits[0], (formula, prefix, hits)
+
+
+def test_refused_ends_free_their_slots_so_the_beam_fills_with_valid_molecules() -> None:
+    """With the end check, every returned hypothesis of the scripted favourite is a finished, valid
+    molecule (none cut at the length limit), best first; without constraints the beam is full too."""
+    from nmrlens.models.generate import beam_search
+
+    model = _Scripted("FC(F)(F)(F)F")
+    src, seg, pad = torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 3, dtype=torch.bool)
+    held = beam_search(model, src, seg, pad, beam=8, bos_id=TOK.bos_id, eos_id=TOK.eos_id,  # type: ignore[arg-type]
+                       syntax=SyntaxConstraint(TOK), valence=ValenceConstraint(TOK), end_check=EndCheck(TOK, [None]))[0]
+    assert len(held) == 8
+    assert [lp for _, lp in held] == sorted((lp for _, lp in held), reverse=True)
+    assert all(molecule_formula(TOK.decode(ids)) is not None for ids, _ in held), [TOK.decode(i) for i, _ in held]
+    assert len({tuple(ids) for ids, _ in held}) == 8
