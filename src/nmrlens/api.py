@@ -292,7 +292,7 @@ def generator(checkpoint: str | None = None) -> Any:
 
 def generate(query: Query, *, formula: str | None = None, config: str | None = None, beam: int = 10, k: int = 10,
              variant: str = "rerank_combine", constrain_formula: bool = True, constrain_valid: bool = True,
-             constrain_hydrogens: bool = False, checkpoint: str | None = None) -> list[Any]:
+             constrain_hydrogens: bool = True, checkpoint: str | None = None) -> list[Any]:
     """Generate candidate structures (de novo) from a query's 13C and/or 1H spectra and formula.
 
     Args:
@@ -306,8 +306,8 @@ def generate(query: Query, *, formula: str | None = None, config: str | None = N
             hypothesis end only as a molecule RDKit accepts (of exactly the formula, with one);
             fewer than ``k`` candidates (even none) come back when the beam finds no valid end.
         constrain_hydrogens: with a formula and ``constrain_valid``, also stop hypotheses whose hydrogen
-            count can no longer match the formula (more valid candidates; off by default: fewer
-            exact hits on validation, docs/generate.md).
+            count can no longer match the formula (on by default: nearly every candidate valid at the
+            same exact-hit rate on validation, docs/generate.md).
 
     Returns:
         Up to ``k`` :class:`nmrlens.models.generate.Candidate` objects, best first (canonical isomeric

@@ -68,16 +68,20 @@ def _simulated(items: list[tuple[Any, str, str]]) -> list[tuple[Any, str, str]]:
 def collect(data: Path, *, limit: int | None = None, checkpoint: str | None = None, beam: int = 10,
             configs: Sequence[str] | None = None, simulate: bool = False, which: str = "held_out",
             batch_size: int = 16, constrain_valid: bool = True, retry_beam: int | None = None,
-            constrain_hydrogens: bool = False) -> dict[str, Any]:
+            constrain_hydrogens: bool | None = None) -> dict[str, Any]:
     """Beam candidates with all re-ranking scores per (query, config): the raw material of :func:`score`
     (``constrain_valid``: the decoder's validity constraint, :class:`~nmrlens.models.generate.EndCheck`;
-    ``constrain_hydrogens``: its hydrogen bound, :class:`~nmrlens.models.generate.HydrogenBound`)."""
+    ``constrain_hydrogens``: its hydrogen bound, :class:`~nmrlens.models.generate.HydrogenBound`; None: the
+    default, :data:`~nmrlens.models.generate.DEFAULT_HYDROGEN_BOUND`)."""
     import torch
 
-    from nmrlens.models.generate import Generator, _predicted, candidate_scorer, refine, rerank_base
+    from nmrlens.models.generate import (DEFAULT_HYDROGEN_BOUND, Generator, _predicted, candidate_scorer, refine,
+                                         rerank_base)
     from nmrlens.tokenize.spectral import CONFIGS, available_config
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
+    if constrain_hydrogens is None:
+        constrain_hydrogens = DEFAULT_HYDROGEN_BOUND
     gen = Generator.load(checkpoint)
     items = list(_items(data, limit, which))
     if simulate:

@@ -13,10 +13,12 @@ Each constraint keeps a per-hypothesis state and says which next tokens are allo
   can no longer come out right: the atoms it can no longer bond to (not the current atom, not on
   the branch stack, no open ring label) already carry more hydrogens than the formula has, or even
   the most hydrogens the placed and remaining atoms could still carry are too few;
+- :func:`cannot_finish`: a hypothesis is stopped when the tokens it still needs (heavy atoms of the
+  formula left, open branches, ring labels and bracket, the end) no longer fit the length limit;
 - :class:`EndCheck`: a hypothesis may end only as a molecule RDKit accepts (and, with a target
   formula, of exactly that formula, hydrogens included).
 
-The first four only remove continuations that can never give a valid SMILES (of the formula): they
+The first five only remove continuations that can never give a valid SMILES (of the formula): they
 are bounds, tested not to block any nmrshiftdb2 molecule; the last is exact.
 """
 
@@ -31,7 +33,7 @@ from torch import Tensor
 from nmrlens.errors import NmrLensError
 
 __all__ = ["FormulaConstraint", "SyntaxConstraint", "ValenceConstraint", "HydrogenBound", "EndCheck",
-           "molecule_formula"]
+           "cannot_finish", "molecule_formula"]
 
 
 #: The organic-subset atom tokens (written without brackets) and their largest valence (aromatic: sigma
@@ -241,6 +243,17 @@ class SyntaxConstraint:
         """Keep rows ``index`` of the state (beam parents)."""
         for key in st:
             st[key] = st[key].index_select(0, index)
+
+
+def cannot_finish(room: int, formula_state: dict[str, Tensor] | None, syntax_state: dict[str, Tensor]) -> Tensor:
+    """Rows (N,) that can no longer end within ``room`` more tokens (``<eos>`` included): each heavy atom
+    the formula still has to place takes at least one token, each open branch a ``)``, each open
+    ring-closure label one label token, an open bracket atom its ``]``, and the end one ``<eos>``. An
+    exact bound (a row it stops could only be cut at the length limit)."""
+    need = syntax_state["depth"] + syntax_state["open"].sum(1) + syntax_state["in_br"].long() + 1
+    if formula_state is not None:
+        need = need + torch.where(formula_state["active"], formula_state["left"].sum(1), torch.zeros_like(need))
+    return need > room
 
 
 class EndCheck:

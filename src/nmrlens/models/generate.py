@@ -46,7 +46,7 @@ from torch import Tensor, nn
 
 from nmrlens.errors import ConfigError, NmrLensError, SpectrumFormatError
 from nmrlens.models.constraints import (EndCheck, FormulaConstraint, HydrogenBound, SyntaxConstraint, ValenceConstraint,
-                                        _normalized)
+                                        _normalized, cannot_finish)
 from nmrlens.nn.transformer import TransformerDecoder, TransformerEncoder
 
 __all__ = [
@@ -63,6 +63,10 @@ MAX_BEAM = 100
 #: Width of the second search for a query whose beam found no valid candidate, as a multiple of the beam
 #: (chosen on 200 validation records with generate_v2: mean top-1 0.141 -> 0.157, 0.12 -> 0.24 s per query).
 RETRY_FACTOR = 4
+#: Hydrogen bound on by default (tenth session, 500 validation records with the pooled beam search and
+#: the length bound: mean rerank_combine top-1 0.1797 vs 0.1807 without it, within three queries, and
+#: valid fraction 0.999 vs 0.808; docs/generate.md).
+DEFAULT_HYDROGEN_BOUND = True
 VARIANTS: tuple[str, ...] = ("raw", "rerank_base", "rerank_sme", "rerank_sse", "rerank_ssr", "rerank_combine")
 #: Default weights of rerank_combine (score name -> weight); "beam" is the softmax beam probability.
 #: A checkpoint may carry its own (``extra.combine_weights``, chosen on the validation split, see
@@ -187,6 +191,10 @@ def config_nuclei(config: str) -> tuple[str, ...]:
 # beam search
 
 
+#: Added to the log-probability of a hypothesis cut at the length limit (it never ended).
+CUT_PENALTY = -1e4
+
+
 @torch.no_grad()
 def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *, beam: int = 10,
                 bos_id: int = 1, eos_id: int = 2, max_len: int | None = None,
@@ -214,12 +222,15 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
             (the hypothesis may still continue).
         hydrogen: the optional hydrogen bound (:class:`HydrogenBound`; needs ``valence`` and the
             formula constraint): an open hypothesis whose hydrogen count can no longer match is dropped.
+        With ``syntax``, an open hypothesis that can no longer end within ``max_len``
+        (:func:`~nmrlens.models.constraints.cannot_finish`: the formula's atoms left, open branches,
+        ring labels and bracket) is dropped too.
 
     Returns:
         Per source, at most ``beam`` hypotheses ``(token ids without <bos>/<eos>, summed
         log-probability, natural log)``, best first: the finished ones, then, when fewer than ``beam``
-        finished, the best open hypotheses cut at ``max_len`` (they rank below every finished one
-        and are usually not valid SMILES).
+        finished, the best open hypotheses cut at ``max_len`` (their log-probability lowered by
+        :data:`CUT_PENALTY`, so they rank below every finished one; usually not valid SMILES).
     """
     if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
         raise ConfigError(f"beam: got {beam!r}, expected a whole number in 1..{MAX_BEAM}")
@@ -248,17 +259,24 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
     for pos in range(L - 1):
         logp = model.step(tokens, pos, mem, mpad, cache, bf16)  # (B*W, V)
         V = logp.shape[1]
-        if pos == L - 2:  # no room left: every open hypothesis is cut here
-            hist = history.tolist()
-            for b, row_scores in enumerate(scores.tolist()):
-                cut[b] = [(s, hist[b * W + w]) for w, s in enumerate(row_scores) if s != inf]
-            break
         if state is not None:
             logp = logp.masked_fill(~constraint.mask(state), inf)  # type: ignore[union-attr]
         if sstate is not None:
             logp = logp.masked_fill(~syntax.mask(sstate), inf)  # type: ignore[union-attr]
         if vstate is not None:
             logp = logp.masked_fill(~valence.mask(vstate), inf)  # type: ignore[union-attr]
+        if pos == L - 2:  # last position: an open hypothesis ends here (when it may) or is cut
+            hist, ends = history.tolist(), logp[:, eos_id].tolist()
+            for b, row_scores in enumerate(scores.tolist()):
+                for w, s in enumerate(row_scores):
+                    row = b * W + w
+                    if s == inf:
+                        continue
+                    if ends[row] != inf and (end_check is None or end_check(b, hist[row])):
+                        pool[b].append((s + ends[row], hist[row]))
+                    else:
+                        cut[b].append((s + CUT_PENALTY, hist[row]))
+            break
         cand = (scores.reshape(-1, 1) + logp).reshape(B, W * V)
         top, idx = cand.topk(min(2 * W, W * V), dim=1)
         parent = torch.zeros((B, W), dtype=torch.long)
@@ -300,6 +318,8 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
             bad = [i for i, v in enumerate(hydrogen.violated(vstate, state["left"], W)) if v]
             if bad:
                 scores.view(-1)[bad] = inf
+        if sstate is not None:  # tokens still to come, <eos> included: L - 2 - pos
+            scores.view(-1).masked_fill_(cannot_finish(L - 2 - pos, state, sstate), inf)
         tokens = tok
         if all(done):
             break
@@ -563,13 +583,13 @@ class Generator:
 
     def beams(self, queries: Sequence[Any], configs: Sequence[str | None] | None = None, *, beam: int = 10,
               constrain_formula: bool = True, constrain_syntax: bool = True, constrain_valid: bool = True,
-              constrain_hydrogens: bool = False, retry_beam: int | None = None, batch_size: int = 16,
+              constrain_hydrogens: bool = DEFAULT_HYDROGEN_BOUND, retry_beam: int | None = None, batch_size: int = 16,
               bf16: bool = False) -> list[list[Candidate]]:
         """Raw beam candidates (``raw`` variant) per query, best first (see :func:`beam_search` for the
         formula, syntax and validity constraints; with ``constrain_valid`` and ``constrain_formula``
         the end check also requires the query's exact formula in configurations with F, and
-        ``constrain_hydrogens`` adds the :class:`HydrogenBound`: more valid candidates, but fewer queries
-        reach the retry; off by default, chosen on 500 validation records, docs/generate.md).
+        ``constrain_hydrogens`` adds the :class:`HydrogenBound` (:data:`DEFAULT_HYDROGEN_BOUND`: on;
+        chosen on 500 validation records, docs/generate.md).
 
         ``retry_beam`` > ``beam``: a query whose beam ends with no valid candidate is searched again
         with that width, and its best ``beam`` hypotheses are kept (0 = no retry; None, the default:
@@ -625,7 +645,7 @@ class Generator:
 
     def generate(self, query: Any, *, config: str | None = None, beam: int = 10, k: int = 10,
                  variant: str = "rerank_combine", constrain_formula: bool = True, constrain_syntax: bool = True,
-                 constrain_valid: bool = True, constrain_hydrogens: bool = False,
+                 constrain_valid: bool = True, constrain_hydrogens: bool = DEFAULT_HYDROGEN_BOUND,
                  weights: Mapping[str, float] | None = None) -> list[Candidate]:
         """Ranked candidate structures for one query (at most ``k``), refined by ``variant``.
 

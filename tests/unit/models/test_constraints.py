@@ -202,3 +202,44 @@ def test_refused_ends_free_their_slots_so_the_beam_fills_with_valid_molecules() 
     assert [lp for _, lp in held] == sorted((lp for _, lp in held), reverse=True)
     assert all(molecule_formula(TOK.decode(ids)) is not None for ids, _ in held), [TOK.decode(i) for i, _ in held]
     assert len({tuple(ids) for ids, _ in held}) == 8
+
+
+def test_length_bound_never_stops_a_molecule_that_just_fits() -> None:
+    """Teacher-forced with its own formula and a length limit it exactly fills (tokens + <bos> + <eos>),
+    no molecule is stopped by :func:`cannot_finish`; with no room left at the end, every one is."""
+    from rdkit import Chem
+
+    from nmrlens.models.constraints import FormulaConstraint, cannot_finish
+
+    fc, sc = FormulaConstraint(TOK), SyntaxConstraint(TOK)
+    extra = ["CC(C)(C)O", "C1CC2CCC1C2", "O=C1C=CC(=O)C=C1", "c1ccc2ncccc2c1", "[NH3+]CC([O-])=O", "C[C@H](N)C(=O)O"]
+    for smi in [Chem.MolToSmiles(Chem.MolFromSmiles(s)) for s in [*PAIRS, *VALID, *extra]]:
+        seq = TOK.encode(smi, add_special=False)
+        n = len(seq)
+        fst = fc.start(fc.budget(molecule_formula(smi))[None], torch.ones(1, dtype=torch.bool))
+        sst = sc.start(1)
+        for pos, t in enumerate(seq):
+            fc.advance(fst, torch.tensor([t]))
+            sc.advance(sst, torch.tensor([t]))
+            room = n - pos  # L - 2 - pos with L = n + 2
+            assert not bool(cannot_finish(room, fst, sst)[0]), (smi, pos)
+        assert bool(cannot_finish(0, fst, sst)[0]), smi  # after the last token only <eos> is left: it needs one
+
+
+def test_a_molecule_longer_than_the_limit_gives_no_cut_candidates_with_a_formula() -> None:
+    from nmrlens.models.constraints import FormulaConstraint
+    from nmrlens.models.generate import CUT_PENALTY, beam_search
+
+    smi = "CC(C)(C)OC(C)=O"
+    n = len(TOK.encode(smi, add_special=False))
+    fc = FormulaConstraint(TOK)
+    src, seg, pad = torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 3, dtype=torch.bool)
+    for max_tgt in (n + 2, n + 1):
+        out = beam_search(_Scripted(smi, max_tgt=max_tgt), src, seg, pad, beam=4, bos_id=TOK.bos_id,  # type: ignore[arg-type]
+                          eos_id=TOK.eos_id, syntax=SyntaxConstraint(TOK), valence=ValenceConstraint(TOK),
+                          end_check=EndCheck(TOK, [molecule_formula(smi)]), constraint=fc,
+                          budgets=fc.budget(molecule_formula(smi))[None])[0]
+        if max_tgt == n + 2:
+            assert TOK.decode(out[0][0]) == smi and out[0][1] > CUT_PENALTY / 2
+        else:
+            assert out == []

@@ -234,10 +234,10 @@ def test_hydrogen_bound_keeps_the_answer_and_only_valid_formula_candidates(monke
 
     monkeypatch.setattr(G.HydrogenBound, "violated", spy)
     for smi, q in PAIRS.items():
-        plain = gen.beams([q], ["CF"], beam=5)[0]
-        assert not calls  # off by default
-        bounded = gen.beams([q], ["CF"], beam=5, constrain_hydrogens=True)[0]
-        assert calls and bounded[0].smiles == smi == plain[0].smiles
+        plain = gen.beams([q], ["CF"], beam=5, constrain_hydrogens=False)[0]
+        assert not calls  # off when asked
+        bounded = gen.beams([q], ["CF"], beam=5)[0]
+        assert calls and bounded[0].smiles == smi == plain[0].smiles  # on by default
         assert all(c.valid and c.formula == q.formula for c in bounded if c.logp > -1e4)
         calls.clear()
         gen.beams([q], ["C"], beam=5, constrain_hydrogens=True)  # no formula: no bound
