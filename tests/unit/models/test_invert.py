@@ -131,7 +131,13 @@ def test_checkpoint_reload_gives_identical_outputs(trained: ReversibleNet, tmp_p
     assert next(m2.parameters()).dtype == torch.float32
     assert stem2.with_suffix(".safetensors").stat().st_size < stem.with_suffix(".safetensors").stat().st_size
     with torch.no_grad():
-        assert float((m2.reconstruct(x) - x).abs().max()) < 1e-4
+        # float32 rounding scales with the activations (this overfit tiny model reaches |y| ~ 10^3, where one
+        # float32 step is ~6e-5): relative to them the error stays at rounding level; in float64 it is exact
+        z, y = m2(x)
+        scale = max(1.0, float(z.abs().max()), float(y.abs().max()))
+        assert float((m2.reconstruct(x) - x).abs().max()) < 1e-6 * scale
+        m64 = m2.double()
+        assert float((m64.reconstruct(x.double()) - x.double()).abs().max()) < 1e-10
 
 
 def test_query_logits_and_neighbours() -> None:
