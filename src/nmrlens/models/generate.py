@@ -255,24 +255,24 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
         state = constraint.start(budgets.repeat_interleave(W, 0), act.repeat_interleave(W, 0))
     sstate = syntax.start(B * W) if syntax is not None else None
     vstate = valence.start(B * W) if valence is not None else None
-    inf = float("-inf")
+    neg_inf = float("-inf")
     for pos in range(L - 1):
         logp = model.step(tokens, pos, mem, mpad, cache, bf16)  # (B*W, V)
         V = logp.shape[1]
         if state is not None:
-            logp = logp.masked_fill(~constraint.mask(state), inf)  # type: ignore[union-attr]
+            logp = logp.masked_fill(~constraint.mask(state), neg_inf)  # type: ignore[union-attr]
         if sstate is not None:
-            logp = logp.masked_fill(~syntax.mask(sstate), inf)  # type: ignore[union-attr]
+            logp = logp.masked_fill(~syntax.mask(sstate), neg_inf)  # type: ignore[union-attr]
         if vstate is not None:
-            logp = logp.masked_fill(~valence.mask(vstate), inf)  # type: ignore[union-attr]
+            logp = logp.masked_fill(~valence.mask(vstate), neg_inf)  # type: ignore[union-attr]
         if pos == L - 2:  # last position: an open hypothesis ends here (when it may) or is cut
             hist, ends = history.tolist(), logp[:, eos_id].tolist()
             for b, row_scores in enumerate(scores.tolist()):
                 for w, s in enumerate(row_scores):
                     row = b * W + w
-                    if s == inf:
+                    if s == neg_inf:
                         continue
-                    if ends[row] != inf and (end_check is None or end_check(b, hist[row])):
+                    if ends[row] != neg_inf and (end_check is None or end_check(b, hist[row])):
                         pool[b].append((s + ends[row], hist[row]))
                     else:
                         cut[b].append((s + CUT_PENALTY, hist[row]))
@@ -281,13 +281,13 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
         top, idx = cand.topk(min(2 * W, W * V), dim=1)
         parent = torch.zeros((B, W), dtype=torch.long)
         tok = torch.zeros((B, W), dtype=torch.long)
-        new_scores = torch.full((B, W), inf)
+        new_scores = torch.full((B, W), neg_inf)
         for b, (srow, irow) in enumerate(zip(top.tolist(), idx.tolist())):
             n_open = 0
             for s, i in zip(srow, irow):
                 j, t = divmod(i, V)
                 if t == eos_id:
-                    if s != inf and not done[b]:
+                    if s != neg_inf and not done[b]:
                         ids = history[b * W + j].tolist()
                         if end_check is None or end_check(b, ids):
                             pool[b].append((s, ids))
@@ -299,7 +299,7 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
                 worst = sorted((p[0] for p in pool[b]), reverse=True)[W - 1]
                 done[b] = not (float(new_scores[b, 0]) > worst)
             if done[b]:
-                new_scores[b] = inf
+                new_scores[b] = neg_inf
         parent = (parent + torch.arange(B)[:, None] * W).reshape(-1)
         tok = tok.reshape(-1)
         scores = new_scores
@@ -317,9 +317,9 @@ def beam_search(model: GenerationModel, src: Tensor, seg: Tensor, pad: Tensor, *
         if hydrogen is not None and vstate is not None and state is not None:
             bad = [i for i, v in enumerate(hydrogen.violated(vstate, state["left"], W)) if v]
             if bad:
-                scores.view(-1)[bad] = inf
+                scores.view(-1)[bad] = neg_inf
         if sstate is not None:  # tokens still to come, <eos> included: L - 2 - pos
-            scores.view(-1).masked_fill_(cannot_finish(L - 2 - pos, state, sstate), inf)
+            scores.view(-1).masked_fill_(cannot_finish(L - 2 - pos, state, sstate), neg_inf)
         tokens = tok
         if all(done):
             break
