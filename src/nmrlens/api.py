@@ -292,7 +292,7 @@ def generator(checkpoint: str | None = None) -> Any:
 
 def generate(query: Query, *, formula: str | None = None, config: str | None = None, beam: int = 10, k: int = 10,
              variant: str = "rerank_combine", constrain_formula: bool = True, constrain_valid: bool = True,
-             constrain_hydrogens: bool = True, checkpoint: str | None = None) -> list[Any]:
+             constrain_hydrogens: bool | None = None, checkpoint: str | None = None) -> list[Any]:
     """Generate candidate structures (de novo) from a query's 13C and/or 1H spectra and formula.
 
     Args:
@@ -306,7 +306,8 @@ def generate(query: Query, *, formula: str | None = None, config: str | None = N
             hypothesis end only as a molecule RDKit accepts (of exactly the formula, with one);
             fewer than ``k`` candidates (even none) come back when the beam finds no valid end.
         constrain_hydrogens: with a formula and ``constrain_valid``, also stop hypotheses whose hydrogen
-            count can no longer match the formula (on by default: nearly every candidate valid at the
+            count can no longer match the formula (None: the default,
+            :data:`nmrlens.models.generate.DEFAULT_HYDROGEN_BOUND`, on: nearly every candidate valid at the
             same exact-hit rate on validation, docs/generate.md).
 
     Returns:
@@ -330,6 +331,10 @@ def generate(query: Query, *, formula: str | None = None, config: str | None = N
         if charge:
             raise InvalidMoleculeError(f"formula: got {formula!r}, expected a neutral formula such as C9H10O2")
         query = query.with_(formula=format_formula(counts))
+    if constrain_hydrogens is None:
+        from nmrlens.models.generate import DEFAULT_HYDROGEN_BOUND
+
+        constrain_hydrogens = DEFAULT_HYDROGEN_BOUND
     return generator(checkpoint).generate(query, config=config, beam=beam, k=k, variant=variant,
                                           constrain_formula=constrain_formula, constrain_valid=constrain_valid,
                                           constrain_hydrogens=constrain_hydrogens)

@@ -32,7 +32,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--no-constraint", action="store_true", help="do not constrain decoding by the formula's heavy atoms")
     p.add_argument("--no-valid-constraint", action="store_true",
                    help="do not restrict decoding to valence-respecting SMILES that end as valid molecules")
-    p.add_argument("--hydrogen-bound", action=argparse.BooleanOptionalAction, default=True,
+    p.add_argument("--hydrogen-bound", action=argparse.BooleanOptionalAction, default=None,
                    help="with a formula: also stop hypotheses whose hydrogen count can no longer match it "
                    "(default on; --no-hydrogen-bound turns it off)")
     p.add_argument("--checkpoint", help="generation-model checkpoint (default: the shipped one)")
