@@ -6,6 +6,8 @@
 - :func:`simulated_examples`: molecules of the *train* split only (never val/test; enforced) ->
   spectra predicted by the atom-level shift model (:func:`nmrlens.api.predict_many`). 1H multiplet
   labels and J are removed from a fraction of them (nmrshiftdb2 1H lists rarely have them).
+- :func:`literature_examples`: literature records (article text parsed to 13C shifts and 1H
+  multiplets, :mod:`nmrlens.tokenize.records`) of the chosen splits, source ``"lit"``.
 - :func:`heldout_items`: records no shipped model trained on (:func:`nmrlens.data.splits.is_held_out`),
   as ``(query, smiles, inchikey)`` for evaluation; nmrshiftdb2 and literature record files.
 
@@ -25,7 +27,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from nmrlens.errors import NmrLensError
 
-__all__ = ["GenExample", "GenBuildReport", "experimental_examples", "simulated_examples", "heldout_items",
+__all__ = ["GenExample", "GenBuildReport", "experimental_examples", "literature_examples", "simulated_examples", "heldout_items",
            "save_examples", "load_examples", "strip_h1_details", "neutral_formula"]
 
 
@@ -33,7 +35,7 @@ __all__ = ["GenExample", "GenBuildReport", "experimental_examples", "simulated_e
 class GenExample:
     """One training example: segments ``{"C": ids, "H": ids, "F": ids}`` (spectral token ids, markers
     included, parts optional), ``target`` (SMILES token ids with <bos>/<eos>), the canonical SMILES,
-    the split and the source (``"exp"`` or ``"sim"``)."""
+    the split and the source (``"exp"``, ``"lit"``, ``"sim"`` or ``"brics"``)."""
 
     smiles: str
     split: str
@@ -257,6 +259,62 @@ def _brics_molecules(smiles: Sequence[str], n: int, seed: int, seen: set[str], t
     return out
 
 
+def _record_item(rec: dict[str, Any]) -> tuple[Any, Any, str] | None:
+    """``(query, molecule, canonical isomeric smiles)`` of a record: its first (largest) 13C and 1H
+    spectrum (nmrshiftdb2 records: experimental spectra; literature records: the 13C shifts and 1H
+    multiplets of the text) and the neutral formula of its molecule; None without both a molecule and
+    a spectrum."""
+    from rdkit import Chem
+
+    from nmrlens.spectra.model import Query
+    from nmrlens.tokenize.records import record_to_queries
+
+    mol = Chem.MolFromSmiles(rec.get("smiles") or "") if isinstance(rec.get("smiles"), str) else None
+    if mol is None:
+        return None
+    try:
+        qs = record_to_queries(rec)
+    except NmrLensError:
+        return None
+    spectra = []
+    for nuc in ("13C", "1H"):
+        cands = [s for q in qs for s in q.spectra if s.nucleus == nuc and s.peaks]
+        if cands:
+            spectra.append(max(cands, key=len))
+    if not spectra:
+        return None
+    smi = Chem.MolToSmiles(mol)
+    return Query(spectra=spectra, formula=neutral_formula(mol), smiles=smi), mol, smi
+
+
+def literature_examples(records: Iterable[dict[str, Any]], src_tok: Any, tgt_tok: Any, *,
+                        splits: Sequence[str] = ("train", "val"), max_src: int = 256, max_tgt: int = 128,
+                        report: GenBuildReport | None = None) -> list[GenExample]:
+    """Examples of literature records (13C shifts and 1H multiplets parsed from article text, see
+    :func:`nmrlens.tokenize.records.record_to_queries`) whose split is in ``splits``; source ``"lit"``."""
+    from nmrlens.data.splits import split_of_record
+
+    report = report if report is not None else GenBuildReport()
+    out = []
+    for rec in records:
+        try:
+            split = split_of_record(rec)
+        except NmrLensError:
+            report.skip("no split")
+            continue
+        if split not in splits:
+            continue
+        item = _record_item(rec)
+        if item is None:
+            report.skip("no usable spectrum or molecule")
+            continue
+        q, _, smi = item
+        ex = _example(src_tok, tgt_tok, q, smi, split, "lit", max_src, max_tgt, report)
+        if ex is not None:
+            out.append(ex)
+    return out
+
+
 def heldout_items(path: str | Path, *, limit: int | None = None, held_out_only: bool = True) -> Iterator[tuple[Any, str, str]]:
     """``(query, canonical isomeric smiles, inchikey)`` of the records of a data file or folder that no
     shipped model trained on (all records when ``held_out_only`` is False), at most ``limit``.
@@ -264,12 +322,9 @@ def heldout_items(path: str | Path, *, limit: int | None = None, held_out_only: 
     nmrshiftdb2 records: first (largest) experimental 13C and 1H spectrum; literature records: their
     13C shifts and 1H multiplets. The formula is the molecule's neutral formula (None if charged).
     """
-    from rdkit import Chem
-
     from nmrlens.chem.mol import mol_inchikey
     from nmrlens.data.splits import is_held_out
-    from nmrlens.spectra.model import Query
-    from nmrlens.tokenize.records import iter_records, record_to_queries
+    from nmrlens.tokenize.records import iter_records
 
     p = Path(path)
     if p.is_dir():
@@ -282,27 +337,16 @@ def heldout_items(path: str | Path, *, limit: int | None = None, held_out_only: 
             return
         if held_out_only and not is_held_out(rec):
             continue
-        mol = Chem.MolFromSmiles(rec.get("smiles") or "") if isinstance(rec.get("smiles"), str) else None
-        if mol is None:
+        item = _record_item(rec)
+        if item is None:
             continue
-        try:
-            qs = record_to_queries(rec)
-        except NmrLensError:
-            continue
-        spectra = []
-        for nuc in ("13C", "1H"):
-            cands = [s for q in qs for s in q.spectra if s.nucleus == nuc and s.peaks]
-            if cands:
-                spectra.append(max(cands, key=len))
-        if not spectra:
-            continue
+        q, mol, smi = item
         try:
             key = mol_inchikey(mol)
         except NmrLensError:
             continue
         n += 1
-        smi = Chem.MolToSmiles(mol)
-        yield Query(spectra=spectra, formula=neutral_formula(mol), smiles=smi), smi, key
+        yield q, smi, key
 
 
 def save_examples(path: str | Path, examples: Sequence[GenExample]) -> None:

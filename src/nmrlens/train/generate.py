@@ -84,7 +84,12 @@ class GenDataSection:
     examples (empty = no cache), the fraction of simulated 1H lists stripped of labels and J, the
     most train molecules to simulate (0 = all; a seeded random subset) and the number of BRICS
     recombinations of them to simulate as well (train-split products only), and the atom shift model
-    that simulates the spectra (empty = the default model, :data:`nmrlens.models.shifts.DEFAULT_CHECKPOINT`)."""
+    that simulates the spectra (empty = the default model, :data:`nmrlens.models.shifts.DEFAULT_CHECKPOINT`).
+
+    ``literature`` (empty = none): a literature record file (article text parsed to peaks); its
+    train-split records join the experimental training examples, repeated ``literature_repeat`` times,
+    its val-split records the selection set, and its train-split molecules (plus ``literature_brics``
+    BRICS recombinations of them) the simulated examples."""
 
     path: str = "nmrshiftdb2/molecules.jsonl.gz"
     limit: int = 0
@@ -93,6 +98,9 @@ class GenDataSection:
     max_sim: int = 0
     brics: int = 0
     shift_checkpoint: str = ""
+    literature: str = ""
+    literature_repeat: int = 1
+    literature_brics: int = 0
 
 
 @dataclass
@@ -146,8 +154,9 @@ def _shift_model_name(checkpoint: str) -> str:
 
 def _load_data(cfg: GenTrainConfig) -> tuple[list[Any], list[Any], list[Any], dict[str, Any]]:
     from nmrlens.data.datasets import iter_nmrshiftdb2
-    from nmrlens.data.generatedata import (GenBuildReport, experimental_examples, load_examples, save_examples,
-                                           simulated_examples)
+    from nmrlens.data.generatedata import (GenBuildReport, experimental_examples, literature_examples, load_examples,
+                                           save_examples, simulated_examples)
+    from nmrlens.tokenize.records import iter_records
     from nmrlens.tokenize import SmilesTokenizer, SpectralTokenizer
 
     src_tok, tgt_tok = SpectralTokenizer.load(), SmilesTokenizer.load()
@@ -186,10 +195,44 @@ def _load_data(cfg: GenTrainConfig) -> tuple[list[Any], list[Any], list[Any], di
             info["sim_report"] = dataclasses.asdict(rep)
             if sim_file is not None:
                 save_examples(sim_file, sim)
+    lit: list[Any] = []
+    if cfg.data.literature:
+        lit_path = resolve_data_path(cfg.data.literature)
+        lit_file = cache / f"lit_{Path(cfg.data.literature).name}_src{cfg.model.max_src}_tgt{cfg.model.max_tgt}.jsonl.gz" \
+            if cache else None
+        if lit_file is not None and lit_file.is_file():
+            lit = load_examples(lit_file)
+        else:
+            rep = GenBuildReport()
+            lit = literature_examples(iter_records(lit_path), src_tok, tgt_tok, max_src=cfg.model.max_src,
+                                      max_tgt=cfg.model.max_tgt, report=rep)
+            info["lit_report"] = dataclasses.asdict(rep)
+            if lit_file is not None:
+                save_examples(lit_file, lit)
+        if cfg.pretrain.minutes > 0 or cfg.finetune.sim_fraction > 0:
+            shift_name = _shift_model_name(cfg.data.shift_checkpoint)
+            lsim_file = cache / (f"litsim_{Path(cfg.data.literature).name}_src{cfg.model.max_src}_tgt{cfg.model.max_tgt}"
+                                 f"_strip{cfg.data.strip_fraction}_brics{cfg.data.literature_brics}_{shift_name}.jsonl.gz") \
+                if cache else None
+            if lsim_file is not None and lsim_file.is_file():
+                lsim = load_examples(lsim_file)
+            else:
+                rep = GenBuildReport()
+                lsim = simulated_examples(iter_records(lit_path), src_tok, tgt_tok, max_src=cfg.model.max_src,
+                                          max_tgt=cfg.model.max_tgt, strip_fraction=cfg.data.strip_fraction,
+                                          seed=cfg.train.seed, brics=cfg.data.literature_brics,
+                                          shift_checkpoint=cfg.data.shift_checkpoint or None, report=rep)
+                info["litsim_report"] = dataclasses.asdict(rep)
+                if lsim_file is not None:
+                    save_examples(lsim_file, lsim)
+            sim = sim + lsim
     if any(e.split != "train" for e in sim):  # never train on simulated val/test molecules
         raise AssertionError("simulated examples outside the train split")
     train_exp = [e for e in exp if e.split == "train"]
-    val_exp = [e for e in exp if e.split == "val"]
+    train_exp += [e for e in lit if e.split == "train"] * max(1, cfg.data.literature_repeat)
+    val_exp = [e for e in exp + lit if e.split == "val"]
+    info["n_lit_train"] = sum(e.split == "train" for e in lit)
+    info["n_lit_val"] = sum(e.split == "val" for e in lit)
     return train_exp, val_exp, sim, info
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nmrlens.data.generatedata import (GenBuildReport, experimental_examples, heldout_items, load_examples,
-                                       save_examples, simulated_examples, strip_h1_details)
+from nmrlens.data.generatedata import (GenBuildReport, experimental_examples, heldout_items, literature_examples,
+                                       load_examples, save_examples, simulated_examples, strip_h1_details)
 from nmrlens.tokenize import SmilesTokenizer, SpectralTokenizer
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "generate_records.jsonl"
@@ -94,3 +94,27 @@ def test_brics_molecules_are_train_split_and_new() -> None:
     for e in brics:
         assert split_of_block(Chem.MolToInchiKey(Chem.MolFromSmiles(e.smiles))[:14]) == "train"
     assert all(e.split == "train" for e in exs) and len(sims) <= 4
+
+
+def _literature_record(smiles: str, inchikey: str) -> dict:
+    return {"pmcid": "PMC0", "smiles": smiles, "formula": "C9H10O2", "inchikey": inchikey,
+            "h1_conditions": "400 MHz, CDCl3", "h1_text": "7.38-7.30 (m, 5H), 5.10 (s, 2H), 2.10 (s, 3H)",
+            "h1_peaks": [{"shift": 7.34, "range": [7.30, 7.38], "mult": "m", "nH": 5},
+                         {"shift": 5.10, "mult": "s", "nH": 2}, {"shift": 2.10, "mult": "s", "nH": 3}],
+            "c13_conditions": "101 MHz, CDCl3", "c13_text": "170.9, 136.0, 128.6, 128.3, 128.2, 66.3, 21.0",
+            "c13_shifts": [170.9, 136.0, 128.6, 128.3, 128.2, 66.3, 21.0]}
+
+
+def test_literature_examples_follow_the_split() -> None:
+    from nmrlens.data.splits import split_of_record
+
+    rec = _literature_record("CC(=O)OCc1ccccc1", "QUKGYYKBILRGFE-UHFFFAOYSA-N")
+    split = split_of_record(rec)
+    rep = GenBuildReport()
+    (ex,) = literature_examples([rec, {"smiles": "not a smiles", "inchikey": rec["inchikey"]}], ST, MT, splits=(split,),
+                                report=rep)
+    assert (ex.smiles, ex.split, ex.source) == ("CC(=O)OCc1ccccc1", split, "lit")
+    assert ex.configs == ["C", "H", "CH", "CF", "HF", "CHF"] and MT.decode(ex.target) == "CC(=O)OCc1ccccc1"
+    assert len(ex.segs["C"]) == 2 + 7  # markers + one token per 13C shift
+    assert rep.kept == 1 and rep.skipped == {"no usable spectrum or molecule": 1}
+    assert literature_examples([rec], ST, MT, splits=tuple({"train", "val", "test"} - {split})) == []
