@@ -12,17 +12,20 @@ from nmrlens.train.config import configs_dir, load_config
 from nmrlens.train.generate import GenTrainConfig, main
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "generate_records.jsonl"
+LIT = Path(__file__).resolve().parents[2] / "data" / "literature_records.jsonl"
 
 
 def test_shipped_configs_load() -> None:
     for name in ("generate.toml", "generate_exponly.toml", "generate_v2.toml", "generate_v3.toml", "generate_v4.toml",
-                 "generate_v5.toml"):
+                 "generate_v5.toml", "generate_v6.toml"):
         cfg = load_config(GenTrainConfig, configs_dir() / name)
         assert cfg.model.dim % cfg.model.heads == 0
     assert load_config(GenTrainConfig, configs_dir() / "generate_exponly.toml").pretrain.minutes == 0
     assert load_config(GenTrainConfig, configs_dir() / "generate_v3.toml").train.init_checkpoint == "artifacts/train/generate_v2/best"
     assert load_config(GenTrainConfig, configs_dir() / "generate_v4.toml").train.init_checkpoint == "artifacts/train/generate_v3/best"
     assert load_config(GenTrainConfig, configs_dir() / "generate_v5.toml").train.init_checkpoint == "artifacts/train/generate_v4s/best"
+    v6 = load_config(GenTrainConfig, configs_dir() / "generate_v6.toml")
+    assert v6.train.init_checkpoint == "generate_v5" and v6.data.literature.startswith("literature/")
 
 
 def test_unknown_key_is_an_error(tmp_path: Path) -> None:
@@ -49,6 +52,21 @@ def test_tiny_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert side["training_data"]["n_sim_train"] == 3 and side["stored_dtype"] == "float16"
     # untrained: no valid end expected; without the syntax constraint (and its length bound) cut hypotheses come back
     assert len(gen.beams([gen_query()], beam=2, constrain_valid=False, constrain_syntax=False)[0]) == 2
+
+
+def test_tiny_run_with_literature(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Literature records (both train-split molecules) join the experimental and the simulated examples."""
+    out = tmp_path / "run"
+    args = ["--out", str(out), "--set", f"data.path={DATA}", f"data.literature={LIT}", "data.literature_repeat=3",
+            'data.cache_dir=""', "pretrain.minutes=0.02", "finetune.minutes=0.02", "data.brics=0", "train.eval_every=2",
+            "train.batch_size=2", "model.dim=16", "model.heads=2", "model.ff=32", "model.enc_layers=1",
+            "model.dec_layers=1", "model.max_src=64", "model.max_tgt=32"]
+    assert main(args) == 0
+    capsys.readouterr()
+    td = json.loads((out / "best.json").read_text())["training_data"]
+    assert (td["n_lit_train"], td["n_lit_val"]) == (2, 0)
+    assert td["n_exp_train"] == 3 + 3 * 2  # nmrshiftdb2 records + literature records repeated 3 times
+    assert td["n_sim_train"] == 3 + 2  # their molecules simulated too
 
 
 def test_init_checkpoint_copies_weights_and_checks_architecture(tmp_path: Path) -> None:
