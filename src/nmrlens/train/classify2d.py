@@ -84,6 +84,7 @@ class DataSection:
     shift_checkpoint: str = ""
     exclude_benchmark: bool = True
     sim_pool: int = 0
+    real_pool: int = 0
 
 
 @dataclass
@@ -479,10 +480,21 @@ def simulated_samples(cfg: DataSection, limit: int | None = None) -> list[Any]:
 
 
 def negative_pool(cfg: DataSection, size: Sequence[int], branches: Sequence[str], seed: int = 0) -> TensorData | None:
-    """``cfg.sim_pool`` rendered simulated spectra of unrelated (no-substructure) train-split compounds, as
-    mixture partners (None when ``sim_pool`` is 0 or the records are not available)."""
-    if cfg.sim_pool <= 0:
+    """Unrelated (no-substructure) spectra as mixture partners: ``cfg.sim_pool`` rendered simulated spectra
+    of train-split nmrshiftdb2 compounds and ``cfg.real_pool`` experimental bmrb2d compounds
+    (:func:`real_negatives`). None when both are 0 or no data is available."""
+    parts: list[ImageSample] = []
+    root = Path(os.environ["NMRLENS_DATA_DIR"]) if os.environ.get("NMRLENS_DATA_DIR") else None
+    if cfg.sim_pool > 0:
+        parts += _simulated_negatives(cfg, size, seed, root)
+    if cfg.real_pool > 0:
+        parts += real_negatives(cfg.real_pool, size, root, seed)
+    if not parts:
         return None
+    return to_tensors(parts, branches, list(SUBSTRUCTURE_CLASSES), True, size)
+
+
+def _simulated_negatives(cfg: DataSection, size: Sequence[int], seed: int, root: Path | None) -> list[ImageSample]:
     from nmrlens.data.datasets import iter_nmrshiftdb2
     from nmrlens.data.images2d import iter_simulated
 
@@ -493,8 +505,7 @@ def negative_pool(cfg: DataSection, size: Sequence[int], branches: Sequence[str]
         predictor = ShiftPredictor.load(cfg.shift_checkpoint or None)
     except (DataNotFoundError, ConfigError, OSError) as exc:
         log.warning("no simulated mixture partners (%s)", exc)
-        return None
-    root = Path(os.environ["NMRLENS_DATA_DIR"]) if os.environ.get("NMRLENS_DATA_DIR") else None
+        return []
     sims = []
     for s in iter_simulated(records, predictor=predictor, splits=("train",), negatives_per_mille=20,
                             exclude_blocks=benchmark_blocks(root)):
@@ -502,7 +513,44 @@ def negative_pool(cfg: DataSection, size: Sequence[int], branches: Sequence[str]
             sims.append(s)
             if len(sims) >= cfg.sim_pool:
                 break
-    return to_tensors(render_samples(sims, size, seed), branches, list(SUBSTRUCTURE_CLASSES), True, size)
+    return render_samples(sims, size, seed)
+
+
+def real_negatives(n: int, size: Sequence[int], data_root: Path | None, seed: int = 0) -> list[ImageSample]:
+    """Up to ``n`` experimental bmrb2d compounds (HSQC and/or HMBC image, joined per BMRB entry) whose
+    molecule has none of the substructures (:data:`~nmrlens.spectra.simulate2d.SUBSTRUCTURE_SMARTS`), a
+    seeded random subset; compounds of the substructuresnmr benchmark (its classes, its unrelated mixture
+    partners and mixtures) and bmrb2d val/test compounds are excluded (:func:`benchmark_blocks`)."""
+    from rdkit import Chem
+
+    from nmrlens.data.images2d import load_bmrb2d_images
+    from nmrlens.spectra.simulate2d import substructure_labels
+
+    blocks = benchmark_blocks(data_root)
+
+    def keep(r: Any) -> bool:
+        if not r.get("inchikey") or r["inchikey"][:14] in blocks:
+            return False
+        mol = Chem.MolFromSmiles(r.get("smiles") or "")
+        return mol is not None and not any(substructure_labels(mol).values())
+
+    try:
+        images = load_bmrb2d_images(data_root, size, keep=keep)
+    except DataNotFoundError as exc:
+        log.warning("no experimental mixture partners (%s)", exc)
+        return []
+    by_entry: dict[str, ImageSample] = {}
+    for s in images:
+        entry = str(s.meta.get("bmse") or s.key)
+        t = by_entry.setdefault(entry, ImageSample(entry, s.group, {"HSQC": None, "HMBC": None}, "none", {"files": []}))
+        exp = s.meta["experiment"]
+        if t.images.get(exp) is None:
+            t.images[exp] = s.images[exp]
+            t.meta["files"].append(s.key)
+    entries = sorted(by_entry)
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(len(entries), size=min(n, len(entries)), replace=False).tolist()) if entries else []
+    return [by_entry[entries[i]] for i in chosen]
 
 
 def render_samples(sims: Sequence[Any], size: Sequence[int], seed: int, mixtures: Sequence[Sequence[int]] = ()) -> list[ImageSample]:

@@ -128,3 +128,34 @@ def test_class_ensemble_builder_measures_and_keeps_seen_blocks(tmp_path, monkeyp
     assert m["val_images"] == m["test_images"] == 6 and m["test_member_accuracy"][0] == 1.0
     assert 0.0 <= m["test_accuracy"] <= 1.0
     assert _json.loads((tmp_path / "ens.json").read_text())["training_data"]["members"] == [str(s) for s in stems]
+
+
+def test_real_negatives_exclude_substructures_and_benchmark_compounds(tmp_path) -> None:
+    """bmrb2d compounds become mixture partners only without a substructure and outside the benchmark."""
+    from PIL import Image
+
+    from nmrlens.data.splits import split_of_inchikey
+    from nmrlens.train.classify2d import real_negatives
+
+    root = tmp_path / "data"
+    (root / "bmrb2d" / "img").mkdir(parents=True)
+    (root / "substructuresnmr").mkdir(parents=True)
+    rows = [("bmse000100", "HSQC", "LRHPLDYGYMQRHN-UHFFFAOYSA-N", "CCCCO"),  # butanol: kept (both images joined)
+            ("bmse000100", "HMBC", "LRHPLDYGYMQRHN-UHFFFAOYSA-N", "CCCCO"),
+            ("bmse000200", "HSQC", "SIKJAQJRHWYJAI-UHFFFAOYSA-N", "c1ccc2[nH]ccc2c1"),  # indole: a substructure
+            ("bmse000300", "HSQC", "QUKGYYKBILRGFE-UHFFFAOYSA-N", "CC(=O)OCc1ccccc1")]  # a benchmark partner
+    lines = ["file,experiment,bmse,inchikey,smiles,kingdom,superclass,class,subclass,direct_parent"]
+    for i, (bmse, exp, key, smi) in enumerate(rows):
+        img = np.full((40, 60, 3), 255, dtype=np.uint8)
+        img[10 + i, 20:23] = 0
+        Image.fromarray(img).save(root / "bmrb2d" / "img" / f"{i}.png")
+        lines.append(f"img/{i}.png,{exp},{bmse},{key},{smi},Organic compounds,Sup,Cls,Sub,Par")
+    (root / "bmrb2d" / "index.csv").write_text("\n".join(lines) + "\n")
+    (root / "substructuresnmr" / "index.csv").write_text(
+        "file,experiment,split,class,bmse,components,n_components,width,height\n"
+        "data/hsqc/test/none/300.jpg,HSQC,test,none,bmse000300,bmse000300,1,600,410\n")
+    assert {split_of_inchikey(key) for _, _, key, _ in rows} == {"train"}  # excluded for their own reasons only
+    negs = real_negatives(10, (24, 32), root)
+    assert [s.key for s in negs] == ["bmse000100"]
+    assert negs[0].label == "none" and all(negs[0].images[b] is not None for b in ("HSQC", "HMBC"))
+    assert real_negatives(0, (24, 32), root) == []
