@@ -101,11 +101,23 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
 
 def start_run(cfg: Any, out_dir: Path) -> random.Random:
     """Common start of every trainer: create ``out_dir``, save the resolved config as ``config.json``, set
-    torch's thread count and seed from ``cfg.train`` (``threads``, ``seed``); returns a seeded Python RNG."""
+    torch's thread count and seed from ``cfg.train`` (``threads``, ``seed``); returns a seeded Python RNG.
+
+    ``train.bf16`` (where a trainer has it) is switched off, with a warning, on a CPU without native
+    bfloat16 kernels (:func:`nmrlens.nn.bf16_supported`; emulated autocast is many times slower than
+    float32); ``config.json`` records the value the run used."""
     import json
 
     import torch
 
+    from nmrlens.nn import bf16_supported
+
+    if getattr(cfg.train, "bf16", False) and not bf16_supported():
+        import logging
+
+        logging.getLogger(__name__).warning("train.bf16: this CPU has no native bfloat16 kernels (emulated autocast is "
+                                            "many times slower); training in float32 (NMRLENS_BF16=1 forces bfloat16)")
+        cfg.train.bf16 = False
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
     torch.set_num_threads(cfg.train.threads)

@@ -33,3 +33,30 @@ def test_unknown_keys_and_types(tmp_path: Path) -> None:
         load_config(ShiftTrainConfig, p)
     cfg = load_config(ShiftTrainConfig, None, {"train.lr": 1})
     assert cfg.train.lr == 1.0 and isinstance(cfg.train.lr, float)
+
+
+def test_start_run_trains_in_float32_without_native_bfloat16(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bf16 autocast is kept only where the CPU has native kernels (emulated, it is many times slower)."""
+    import json
+    from dataclasses import dataclass, field
+
+    from nmrlens.train.config import start_run
+
+    @dataclass
+    class _Train:
+        threads: int = 1
+        seed: int = 0
+        bf16: bool = True
+
+    @dataclass
+    class _Cfg:
+        train: _Train = field(default_factory=_Train)
+
+    monkeypatch.setenv("NMRLENS_BF16", "0")
+    cfg = _Cfg()
+    start_run(cfg, tmp_path / "a")
+    assert cfg.train.bf16 is False and json.loads((tmp_path / "a" / "config.json").read_text())["train"]["bf16"] is False
+    monkeypatch.setenv("NMRLENS_BF16", "1")
+    cfg = _Cfg()
+    start_run(cfg, tmp_path / "b")
+    assert cfg.train.bf16 is True and json.loads((tmp_path / "b" / "config.json").read_text())["train"]["bf16"] is True
