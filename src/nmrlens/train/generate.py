@@ -156,76 +156,55 @@ def _load_data(cfg: GenTrainConfig) -> tuple[list[Any], list[Any], list[Any], di
     from nmrlens.data.datasets import iter_nmrshiftdb2
     from nmrlens.data.generatedata import (GenBuildReport, experimental_examples, literature_examples, load_examples,
                                            save_examples, simulated_examples)
-    from nmrlens.tokenize.records import iter_records
     from nmrlens.tokenize import SmilesTokenizer, SpectralTokenizer
+    from nmrlens.tokenize.records import iter_records
 
     src_tok, tgt_tok = SpectralTokenizer.load(), SmilesTokenizer.load()
     path = resolve_data_path(cfg.data.path)
+    sizes = dict(max_src=cfg.model.max_src, max_tgt=cfg.model.max_tgt)
     key = f"src{cfg.model.max_src}_tgt{cfg.model.max_tgt}_lim{cfg.data.limit}"
     cache = Path(cfg.data.cache_dir) if cfg.data.cache_dir else None
     info: dict[str, Any] = {}
+
+    def cached(name: str, report_key: str, build: Any) -> list[Any]:
+        """Examples from ``cache/name.jsonl.gz`` if present, else ``build(report)`` (saved when caching)."""
+        file = cache / f"{name}.jsonl.gz" if cache else None
+        if file is not None and file.is_file():
+            return load_examples(file)
+        rep = GenBuildReport()
+        out = build(rep)
+        info[report_key] = dataclasses.asdict(rep)
+        if file is not None:
+            save_examples(file, out)
+        return out
 
     def records() -> Any:
         r = iter_nmrshiftdb2(path)
         return itertools.islice(r, cfg.data.limit) if cfg.data.limit else r
 
-    exp_file = cache / f"exp_{key}.jsonl.gz" if cache else None
-    if exp_file is not None and exp_file.is_file():
-        exp = load_examples(exp_file)
-    else:
-        rep = GenBuildReport()
-        exp = experimental_examples(records(), src_tok, tgt_tok, max_src=cfg.model.max_src, max_tgt=cfg.model.max_tgt,
-                                    report=rep)
-        info["exp_report"] = dataclasses.asdict(rep)
-        if exp_file is not None:
-            save_examples(exp_file, exp)
+    simulate = cfg.pretrain.minutes > 0 or cfg.finetune.sim_fraction > 0
+    sim_opts = dict(strip_fraction=cfg.data.strip_fraction, seed=cfg.train.seed,
+                    shift_checkpoint=cfg.data.shift_checkpoint or None, **sizes)
+    shift_name = _shift_model_name(cfg.data.shift_checkpoint)
+    exp = cached(f"exp_{key}", "exp_report",
+                 lambda rep: experimental_examples(records(), src_tok, tgt_tok, report=rep, **sizes))
     sim: list[Any] = []
-    if cfg.pretrain.minutes > 0 or cfg.finetune.sim_fraction > 0:
-        shift_name = _shift_model_name(cfg.data.shift_checkpoint)
-        sim_key = f"sim_{key}_strip{cfg.data.strip_fraction}_max{cfg.data.max_sim}_brics{cfg.data.brics}_{shift_name}"
-        sim_file = cache / f"{sim_key}.jsonl.gz" if cache else None
-        if sim_file is not None and sim_file.is_file():
-            sim = load_examples(sim_file)
-        else:
-            rep = GenBuildReport()
-            sim = simulated_examples(records(), src_tok, tgt_tok, max_src=cfg.model.max_src, max_tgt=cfg.model.max_tgt,
-                                     strip_fraction=cfg.data.strip_fraction, seed=cfg.train.seed,
-                                     max_molecules=cfg.data.max_sim or None, brics=cfg.data.brics,
-                                     shift_checkpoint=cfg.data.shift_checkpoint or None, report=rep)
-            info["sim_report"] = dataclasses.asdict(rep)
-            if sim_file is not None:
-                save_examples(sim_file, sim)
+    if simulate:
+        sim = cached(f"sim_{key}_strip{cfg.data.strip_fraction}_max{cfg.data.max_sim}_brics{cfg.data.brics}_{shift_name}",
+                     "sim_report", lambda rep: simulated_examples(records(), src_tok, tgt_tok, report=rep,
+                                                                   max_molecules=cfg.data.max_sim or None,
+                                                                   brics=cfg.data.brics, **sim_opts))
     lit: list[Any] = []
     if cfg.data.literature:
         lit_path = resolve_data_path(cfg.data.literature)
-        lit_file = cache / f"lit_{Path(cfg.data.literature).name}_src{cfg.model.max_src}_tgt{cfg.model.max_tgt}.jsonl.gz" \
-            if cache else None
-        if lit_file is not None and lit_file.is_file():
-            lit = load_examples(lit_file)
-        else:
-            rep = GenBuildReport()
-            lit = literature_examples(iter_records(lit_path), src_tok, tgt_tok, max_src=cfg.model.max_src,
-                                      max_tgt=cfg.model.max_tgt, report=rep)
-            info["lit_report"] = dataclasses.asdict(rep)
-            if lit_file is not None:
-                save_examples(lit_file, lit)
-        if cfg.pretrain.minutes > 0 or cfg.finetune.sim_fraction > 0:
-            shift_name = _shift_model_name(cfg.data.shift_checkpoint)
-            lsim_file = cache / (f"litsim_{Path(cfg.data.literature).name}_src{cfg.model.max_src}_tgt{cfg.model.max_tgt}"
-                                 f"_strip{cfg.data.strip_fraction}_brics{cfg.data.literature_brics}_{shift_name}.jsonl.gz") \
-                if cache else None
-            if lsim_file is not None and lsim_file.is_file():
-                lsim = load_examples(lsim_file)
-            else:
-                rep = GenBuildReport()
-                lsim = simulated_examples(iter_records(lit_path), src_tok, tgt_tok, max_src=cfg.model.max_src,
-                                          max_tgt=cfg.model.max_tgt, strip_fraction=cfg.data.strip_fraction,
-                                          seed=cfg.train.seed, brics=cfg.data.literature_brics,
-                                          shift_checkpoint=cfg.data.shift_checkpoint or None, report=rep)
-                info["litsim_report"] = dataclasses.asdict(rep)
-                if lsim_file is not None:
-                    save_examples(lsim_file, lsim)
-            sim = sim + lsim
+        lit_key = f"{Path(cfg.data.literature).name}_src{cfg.model.max_src}_tgt{cfg.model.max_tgt}"
+        lit = cached(f"lit_{lit_key}", "lit_report",
+                     lambda rep: literature_examples(iter_records(lit_path), src_tok, tgt_tok, report=rep, **sizes))
+        if simulate:
+            sim = sim + cached(f"litsim_{lit_key}_strip{cfg.data.strip_fraction}_brics{cfg.data.literature_brics}_{shift_name}",
+                               "litsim_report",
+                               lambda rep: simulated_examples(iter_records(lit_path), src_tok, tgt_tok, report=rep,
+                                                              brics=cfg.data.literature_brics, **sim_opts))
     if any(e.split != "train" for e in sim):  # never train on simulated val/test molecules
         raise AssertionError("simulated examples outside the train split")
     train_exp = [e for e in exp if e.split == "train"]
