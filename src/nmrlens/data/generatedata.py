@@ -107,11 +107,27 @@ def experimental_examples(records: Iterable[dict[str, Any]], src_tok: Any, tgt_t
     from rdkit import Chem
 
     from nmrlens.data.spectrumdata import SpectrumBuildReport, spectrum_datapoint
-    from nmrlens.data.splits import split_of_record
     from nmrlens.spectra.model import Query
 
-    report = report if report is not None else GenBuildReport()
     sub = SpectrumBuildReport()
+
+    def item(rec: dict[str, Any]) -> tuple[Any, str] | None:
+        dp = spectrum_datapoint(rec, sub)
+        if dp is None:
+            return None
+        mol = Chem.MolFromSmiles(dp.smiles)
+        return Query(spectra=list(dp.query.spectra), formula=neutral_formula(mol), smiles=dp.smiles), dp.smiles
+
+    return _split_examples(records, item, "exp", src_tok, tgt_tok, splits, max_src, max_tgt, report)
+
+
+def _split_examples(records: Iterable[dict[str, Any]], item: Any, source: str, src_tok: Any, tgt_tok: Any,
+                    splits: Sequence[str], max_src: int, max_tgt: int, report: GenBuildReport | None) -> list[GenExample]:
+    """Examples of the records whose split is in ``splits``; ``item(record)`` gives ``(query, smiles)`` or None
+    (counted as "no usable spectrum or molecule")."""
+    from nmrlens.data.splits import split_of_record
+
+    report = report if report is not None else GenBuildReport()
     out = []
     for rec in records:
         try:
@@ -121,13 +137,12 @@ def experimental_examples(records: Iterable[dict[str, Any]], src_tok: Any, tgt_t
             continue
         if split not in splits:
             continue
-        dp = spectrum_datapoint(rec, sub)
-        if dp is None:
+        it = item(rec)
+        if it is None:
             report.skip("no usable spectrum or molecule")
             continue
-        mol = Chem.MolFromSmiles(dp.smiles)
-        q = Query(spectra=list(dp.query.spectra), formula=neutral_formula(mol), smiles=dp.smiles)
-        ex = _example(src_tok, tgt_tok, q, dp.smiles, dp.split, "exp", max_src, max_tgt, report)
+        q, smi = it
+        ex = _example(src_tok, tgt_tok, q, smi, split, source, max_src, max_tgt, report)
         if ex is not None:
             out.append(ex)
     return out
@@ -292,27 +307,12 @@ def literature_examples(records: Iterable[dict[str, Any]], src_tok: Any, tgt_tok
                         report: GenBuildReport | None = None) -> list[GenExample]:
     """Examples of literature records (13C shifts and 1H multiplets parsed from article text, see
     :func:`nmrlens.tokenize.records.record_to_queries`) whose split is in ``splits``; source ``"lit"``."""
-    from nmrlens.data.splits import split_of_record
 
-    report = report if report is not None else GenBuildReport()
-    out = []
-    for rec in records:
-        try:
-            split = split_of_record(rec)
-        except NmrLensError:
-            report.skip("no split")
-            continue
-        if split not in splits:
-            continue
-        item = _record_item(rec)
-        if item is None:
-            report.skip("no usable spectrum or molecule")
-            continue
-        q, _, smi = item
-        ex = _example(src_tok, tgt_tok, q, smi, split, "lit", max_src, max_tgt, report)
-        if ex is not None:
-            out.append(ex)
-    return out
+    def item(rec: dict[str, Any]) -> tuple[Any, str] | None:
+        it = _record_item(rec)
+        return None if it is None else (it[0], it[2])
+
+    return _split_examples(records, item, "lit", src_tok, tgt_tok, splits, max_src, max_tgt, report)
 
 
 def heldout_items(path: str | Path, *, limit: int | None = None, held_out_only: bool = True) -> Iterator[tuple[Any, str, str]]:
