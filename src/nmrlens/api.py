@@ -292,7 +292,7 @@ def generator(checkpoint: str | None = None) -> Any:
 
 def generate(query: Query, *, formula: str | None = None, config: str | None = None, beam: int = 10, k: int = 10,
              variant: str = "rerank_combine", constrain_formula: bool = True, constrain_valid: bool = True,
-             constrain_hydrogens: bool | None = None, checkpoint: str | None = None) -> list[Any]:
+             constrain_hydrogens: bool | None = None, checkpoint: str | None = None, search: int = 0) -> list[Any]:
     """Generate candidate structures (de novo) from a query's 13C and/or 1H spectra and formula.
 
     Args:
@@ -309,6 +309,10 @@ def generate(query: Query, *, formula: str | None = None, config: str | None = N
             count can no longer match the formula (None: the default,
             :data:`nmrlens.models.generate.DEFAULT_HYDROGEN_BOUND`, on: nearly every candidate valid at the
             same exact-hit rate on validation, docs/generate.md).
+        search: when > 0, refine the ranked candidates by a structure search
+            (:func:`nmrlens.pipeline.expand.search_candidates`: formula-preserving neighbours, ``search``
+            structures scored by their predicted-spectrum similarity with the query) and rank by that
+            similarity (``scores["ssr"]``); 0 (default): no search.
 
     Returns:
         Up to ``k`` :class:`nmrlens.models.generate.Candidate` objects, best first (canonical isomeric
@@ -335,6 +339,19 @@ def generate(query: Query, *, formula: str | None = None, config: str | None = N
         from nmrlens.models.generate import DEFAULT_HYDROGEN_BOUND
 
         constrain_hydrogens = DEFAULT_HYDROGEN_BOUND
-    return generator(checkpoint).generate(query, config=config, beam=beam, k=k, variant=variant,
-                                          constrain_formula=constrain_formula, constrain_valid=constrain_valid,
-                                          constrain_hydrogens=constrain_hydrogens)
+    from nmrlens.pipeline.expand import MAX_SEARCH_BUDGET
+
+    if isinstance(search, bool) or not isinstance(search, int) or not 0 <= search <= MAX_SEARCH_BUDGET:
+        from nmrlens.errors import ConfigError
+
+        raise ConfigError(f"search: got {search!r}, expected a whole number in 0..{MAX_SEARCH_BUDGET}")
+    gen = generator(checkpoint)
+    cands = gen.generate(query, config=config, beam=beam, k=max(k, beam) if search else k, variant=variant,
+                         constrain_formula=constrain_formula, constrain_valid=constrain_valid,
+                         constrain_hydrogens=constrain_hydrogens)
+    if not search:
+        return cands
+    from nmrlens.pipeline.expand import search_candidates
+
+    _, cfg = gen.source(query, config)
+    return search_candidates(query, cfg, cands, search, keep=k)

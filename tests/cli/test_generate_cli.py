@@ -41,6 +41,22 @@ def test_generate_json(ckpt: str, alanine: Path, capsys: pytest.CaptureFixture[s
     assert json.loads(capsys.readouterr().out)["candidates"][0]["smiles"] == "C[C@H](N)C(=O)O"
 
 
+def test_generate_with_structure_search(ckpt: str, alanine: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", str(alanine), "--formula", "C3H7NO2", "--beam", "4", "-k", "5", "--search", "40", "--json",
+                 "--checkpoint", ckpt]) == 0
+    out = json.loads(capsys.readouterr().out)
+    cands = out["candidates"]
+    assert out["variant"] == "search" and out["search"] == 40 and 1 <= len(cands) <= 5
+    assert all(c["formula"] == "C3H7NO2" for c in cands)  # the moves keep the formula
+    ssr = [c["scores"]["ssr"] for c in cands]
+    assert ssr == sorted(ssr, reverse=True)
+    assert any(c["beam_rank"] is None for c in cands)  # found by the search, not the beam
+    assert main(["generate", str(alanine), "--formula", "C3H7NO2", "-k", "3", "--search", "40", "--checkpoint", ckpt]) == 0
+    assert " - " in capsys.readouterr().out
+    assert main(["generate", str(alanine), "--search", "-1", "--checkpoint", ckpt]) == 2
+    assert "search" in capsys.readouterr().err
+
+
 def test_generate_table_from_text(ckpt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "acetone.txt"
     p.write_text("13C NMR (101 MHz, CDCl3) δ 206.7, 30.8 (2C).\n")
@@ -84,3 +100,5 @@ def test_evaluate_generation_cli(ckpt: str, tmp_path: Path) -> None:
 def test_evaluate_beam_only_for_generation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", "tokenizer", "--data", str(DATA), "--beam", "3", "--out", str(tmp_path / "m.json")]) == 2
     assert "--beam" in capsys.readouterr().err
+    assert main(["evaluate", "tokenizer", "--data", str(DATA), "--search-budget", "3", "--out", str(tmp_path / "m.json")]) == 2
+    assert "--search-budget" in capsys.readouterr().err

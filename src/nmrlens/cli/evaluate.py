@@ -37,6 +37,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="retrieval: build the (cached) library with N worker processes (default: this process)")
     p.add_argument("--library", default=None, help="tasks that search a library (elucidate): a library folder or spectra file")
+    p.add_argument("--search-budget", type=int, default=None, metavar="N",
+                   help="generation: also score the structure-search variant, N structures per query with a formula")
     p.set_defaults(func=run)
 
 
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
             raise NmrLensError(f"--beam: got {args.beam} for task {args.task!r}; --beam applies to the generation task only")
         options["beam"] = args.beam
-    for name, what in (("library", "a library"), ("workers", "worker processes")):
+    for name, what in (("library", "a library"), ("workers", "worker processes"), ("search_budget", "a structure search")):
         if getattr(args, name, None) is not None:
             import inspect
 
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             if name not in inspect.signature(get_task(args.task)).parameters:
                 from nmrlens.errors import NmrLensError
 
-                raise NmrLensError(f"--{name}: task {args.task!r} does not use {what}")
+                raise NmrLensError(f"--{name.replace('_', '-')}: task {args.task!r} does not use {what}")
             options[name] = getattr(args, name)
     metrics = run_task(args.task, args.data, limit=args.limit, seed=args.seed, **options)
     metrics.setdefault("wall_seconds", round(time.perf_counter() - t0, 3))

@@ -35,6 +35,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--hydrogen-bound", action=argparse.BooleanOptionalAction, default=None,
                    help="with a formula: also stop hypotheses whose hydrogen count can no longer match it "
                    "(default on; --no-hydrogen-bound turns it off)")
+    p.add_argument("--search", type=int, default=0, metavar="N",
+                   help="refine by a structure search: N formula-preserving neighbours of the candidates scored by "
+                   "their predicted spectra, ranked by that similarity (default 0: off; e.g. 600)")
     p.add_argument("--checkpoint", help="generation-model checkpoint (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
@@ -53,19 +56,23 @@ def run(args: argparse.Namespace) -> int:
     cands = api.generate(query, formula=args.formula, config=args.config, beam=args.beam, k=args.k,
                          variant=args.variant, constrain_formula=not args.no_constraint,
                          constrain_valid=not args.no_valid_constraint, constrain_hydrogens=args.hydrogen_bound,
-                         checkpoint=args.checkpoint)
+                         checkpoint=args.checkpoint, search=args.search)
     if args.json:
         out = [{"rank": i + 1, "smiles": c.smiles, "formula": c.formula, "inchikey": c.inchikey,
-                "logp": round(c.logp, 4), "beam_rank": c.beam_rank + 1,
+                "logp": round(c.logp, 4), "beam_rank": c.beam_rank + 1 if c.beam_rank >= 0 else None,
                 "scores": {k: round(v, 4) for k, v in c.scores.items()}} for i, c in enumerate(cands)]
-        sys.stdout.write(json.dumps({"variant": args.variant, "beam": args.beam, "candidates": out}, indent=2) + "\n")
+        variant = "search" if args.search else args.variant
+        sys.stdout.write(json.dumps({"variant": variant, "beam": args.beam, "search": args.search, "candidates": out},
+                                    indent=2) + "\n")
         return 0
     if not cands:
         print("no valid candidate (try a wider --beam or another --config)")
         return 0
     print(f"{'rank':>4}  {'score':>7}  {'logp':>8}  {'beam':>4}  formula      smiles")
     for i, c in enumerate(cands):
-        sc = c.scores.get("combine" if args.variant == "rerank_combine" else args.variant.replace("rerank_", ""))
+        key = "ssr" if args.search else "combine" if args.variant == "rerank_combine" else args.variant.replace("rerank_", "")
+        sc = c.scores.get(key)
         sc_text = f"{sc:7.3f}" if sc is not None else "      -"
-        print(f"{i + 1:>4}  {sc_text}  {c.logp:8.3f}  {c.beam_rank + 1:>4}  {(c.formula or '-'):<11}  {c.smiles or c.text}")
+        beam_text = str(c.beam_rank + 1) if c.beam_rank >= 0 else "-"  # "-": found by the structure search
+        print(f"{i + 1:>4}  {sc_text}  {c.logp:8.3f}  {beam_text:>4}  {(c.formula or '-'):<11}  {c.smiles or c.text}")
     return 0

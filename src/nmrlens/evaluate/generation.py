@@ -13,6 +13,13 @@ beam (width ``beam``) is refined by each variant of :data:`nmrlens.models.genera
   candidates per query (the beam width, less hypotheses that found no valid end); ``n_queries.<config>``;
   ``seconds_per_query``: wall time of beam search + refinement per query (2-core CPU).
 
+With ``search_budget`` N > 0 (``--search-budget N``), the queries with a formula (CF, HF, CHF) also
+get the ``search`` variant: :func:`nmrlens.pipeline.expand.structure_search` from the formula-valid
+beam candidates (in rerank_combine order), N structures scored by their predicted-spectrum similarity
+(ssr) with the query, ranked by it (``gen.search.<config>.top<k>``); ``search_seconds_per_query`` is its
+mean wall time per searched query. Queries without a formula-valid candidate have nothing to start from and
+count as misses.
+
 ``simulate=True`` (Python only) replaces each query's spectra by the shift model's prediction for
 the true molecule (1H labels and J removed): the "test on simulated" rows of the gap table.
 """
@@ -68,15 +75,17 @@ def _simulated(items: list[tuple[Any, str, str]]) -> list[tuple[Any, str, str]]:
 def collect(data: Path, *, limit: int | None = None, checkpoint: str | None = None, beam: int = 10,
             configs: Sequence[str] | None = None, simulate: bool = False, which: str = "held_out",
             batch_size: int = 16, constrain_valid: bool = True, retry_beam: int | None = None,
-            constrain_hydrogens: bool | None = None) -> dict[str, Any]:
+            constrain_hydrogens: bool | None = None, search_budget: int = 0) -> dict[str, Any]:
     """Beam candidates with all re-ranking scores per (query, config): the raw material of :func:`score`
     (``constrain_valid``: the decoder's validity constraint, :class:`~nmrlens.models.generate.EndCheck`;
     ``constrain_hydrogens``: its hydrogen bound, :class:`~nmrlens.models.generate.HydrogenBound`; None: the
-    default, :data:`~nmrlens.models.generate.DEFAULT_HYDROGEN_BOUND`)."""
+    default, :data:`~nmrlens.models.generate.DEFAULT_HYDROGEN_BOUND`; ``search_budget``: structures scored by
+    the ``search`` variant per query with a formula, 0 for none)."""
     import torch
 
     from nmrlens.models.generate import (DEFAULT_HYDROGEN_BOUND, Generator, _predicted, candidate_scorer, refine,
                                          rerank_base)
+    from nmrlens.pipeline.expand import search_candidates
     from nmrlens.tokenize.spectral import CONFIGS, available_config
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -89,7 +98,8 @@ def collect(data: Path, *, limit: int | None = None, checkpoint: str | None = No
     scorer = candidate_scorer()
     limit_src = gen.model.hparams["max_src"]
     rows: list[dict[str, Any]] = []
-    seconds = 0.0
+    seconds = search_seconds = 0.0
+    n_searched = 0
     n_raw, n_valid = 0, 0
     for cfg in configs or CONFIGS:
         picked = []
@@ -117,10 +127,15 @@ def collect(data: Path, *, limit: int | None = None, checkpoint: str | None = No
             base = rerank_base(cands, q.formula if "F" in cfg else None)
             variants = refine(q, cfg, cands, predictions=[preds[c.smiles] for c in base], scorer=scorer,
                               weights=gen.combine_weights)
+            if search_budget and "F" in cfg:
+                t1 = time.perf_counter()
+                variants["search"] = search_candidates(q, cfg, variants["rerank_combine"] or base, search_budget)
+                search_seconds += time.perf_counter() - t1
+                n_searched += 1
             rows.append({"config": cfg, "key": key, "variants": variants, "raw": cands})
         seconds += time.perf_counter() - t0
     return {"rows": rows, "seconds": seconds, "n_raw": n_raw, "n_valid": n_valid, "n_items": len(items),
-            "scorer": scorer is not None}
+            "scorer": scorer is not None, "search_seconds": search_seconds, "n_searched": n_searched}
 
 
 def _rank(cands: Sequence[Any] | None, key: str, topology: bool) -> int | None:
@@ -139,10 +154,11 @@ def score(collected: Mapping[str, Any], weights: Mapping[str, float] | None = No
 
     rows = collected["rows"]
     metrics: dict[str, Any] = {}
+    searched = any("search" in r["variants"] for r in rows)
     for cfg in CONFIGS:
         sub = [r for r in rows if r["config"] == cfg]
         metrics[f"n_queries.{cfg}"] = len(sub)
-        for v in VARIANTS:
+        for v in (*VARIANTS, "search") if searched and "F" in cfg else VARIANTS:
             for topo in (False, True):
                 ranks = []
                 for r in sub:
@@ -162,6 +178,9 @@ def score(collected: Mapping[str, Any], weights: Mapping[str, float] | None = No
     metrics["valid_fraction"] = collected["n_valid"] / collected["n_raw"] if collected["n_raw"] else None
     metrics["candidates_per_query"] = collected["n_raw"] / n if n else None
     metrics["seconds_per_query"] = collected["seconds"] / n if n else None
+    if searched:
+        k = collected.get("n_searched", 0)
+        metrics["search_seconds_per_query"] = collected.get("search_seconds", 0.0) / k if k else None
     metrics["n_records"] = collected["n_items"]
     metrics["search_scores_available"] = bool(collected["scorer"])
     return metrics
@@ -169,22 +188,25 @@ def score(collected: Mapping[str, Any], weights: Mapping[str, float] | None = No
 
 def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint: str | None = None,
              beam: int = 10, configs: Sequence[str] | None = None, simulate: bool = False,
-             which: str = "held_out", constrain_valid: bool = True) -> dict[str, Any]:
+             which: str = "held_out", constrain_valid: bool = True, search_budget: int = 0) -> dict[str, Any]:
     """Generation metrics on the held-out records of ``data`` (see the module docstring).
 
     ``limit`` caps the number of records (each gives up to six queries); ``seed`` is unused (beam
     search is deterministic); ``which`` = "val" scores the validation split instead (model selection),
-    "all" every record (tests).
+    "all" every record (tests); ``search_budget``: see the module docstring (0: no search).
     """
     from nmrlens.errors import ConfigError
     from nmrlens.models.generate import MAX_BEAM
+    from nmrlens.pipeline.expand import MAX_SEARCH_BUDGET
 
     if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
         raise ConfigError(f"--beam: got {beam!r}, expected a whole number in 1..{MAX_BEAM}")
+    if isinstance(search_budget, bool) or not isinstance(search_budget, int) or not 0 <= search_budget <= MAX_SEARCH_BUDGET:
+        raise ConfigError(f"--search-budget: got {search_budget!r}, expected a whole number in 0..{MAX_SEARCH_BUDGET}")
     if which not in ("held_out", "all", "val", "test", "train"):
         raise ConfigError(f"which: got {which!r}, expected held_out, all, val, test or train")
     collected = collect(data, limit=limit, checkpoint=checkpoint, beam=beam, configs=configs, simulate=simulate,
-                        which=which, constrain_valid=constrain_valid)
+                        which=which, constrain_valid=constrain_valid, search_budget=search_budget)
     metrics = score(collected)
     metrics["beam"] = beam
     metrics["simulated_queries"] = simulate

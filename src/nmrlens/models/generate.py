@@ -342,7 +342,8 @@ class Candidate:
 
     Attributes:
         text: the SMILES as decoded; smiles: canonical isomeric SMILES (RDKit) or None when invalid;
-        logp: summed beam log-probability (natural log); beam_rank: 0-based rank in the beam;
+        logp: summed beam log-probability (natural log); beam_rank: 0-based rank in the beam (-1: not from
+            the beam, found by the structure search of :func:`nmrlens.pipeline.expand.search_candidates`);
         formula: Hill formula (neutral) of the valid molecule; inchikey: full InChIKey (None when invalid);
         scores: re-ranking scores by name (ssr, sme, sse, beam, combine), filled by :func:`refine`.
     """

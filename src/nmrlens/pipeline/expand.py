@@ -1,132 +1,36 @@
-"""Formula-preserving structure neighbours: a local search around the best candidates.
+"""Local search around the best candidates: formula-preserving neighbours, scored by predicted spectra.
 
-A de novo generator is often *close*: right fragments, an ester turned the other way, a
-substituent on the next carbon. :class:`NeighbourSource` takes the best candidates of the other
-sources (after a first ranking) and proposes their neighbours under two moves that keep the
-molecular formula:
+A de novo generator is often *close*. Two searches use the moves of :mod:`nmrlens.chem.isomers`
+(terminal-atom moves, element swaps, bond switches, double-bond shifts, ring closure and opening;
+products keep the formula and pass a chemistry filter):
 
-- **move a terminal atom**: a heavy atom with one heavy neighbour (=O, -OH, -CH3, -F, -NH2, ...)
-  is detached and bonded with the same bond order to another atom that has enough hydrogens
-  (benzyl acetate is one move from ethyl benzoate: the carbonyl O moves from C(=O) to the CH2);
-- **swap two atoms of different elements** (e.g. a chain O and a CH2), keeping the bonds.
-
-Products are sanitised by RDKit (aromaticity re-perceived), must keep the formula, stay neutral
-and connected, may not add bonds between two heteroatoms (O-O, N-O, N-N, O-halogen, ...: rare
-and mostly unstable), and are de-duplicated by canonical SMILES. The pipeline scores them like every other
-candidate (predicted spectra); their origin is "expand".
+- :class:`NeighbourSource`, the second stage of :class:`nmrlens.pipeline.Elucidator`: rounds of
+  neighbours of the best de novo candidates, each round scored by the pipeline like every other
+  candidate (origin ``"expand"``);
+- :func:`structure_search`, a beam search in structure space on its own: from seed structures, keep
+  the ``width`` best found so far, draw ``per_step`` new neighbours of each, score them with the
+  query's predicted-spectrum similarity (ssr), until ``budget`` structures were scored. The
+  generation benchmark measures it as the ``search`` variant (``nmrlens evaluate generation
+  --search-budget N``), ``nmrlens generate --search N`` applies it.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-from typing import TYPE_CHECKING, Any, Sequence
+import math
+import time
+import zlib
+from typing import Any, Callable, Sequence
 
+from nmrlens.chem.isomers import DEFAULT_MOVES, MAX_NEIGHBOURS, MOVES, neighbours
 from nmrlens.errors import InvalidMoleculeError, NmrLensError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from rdkit.Chem import Mol
-
-__all__ = ["neighbours", "NeighbourSource", "MAX_NEIGHBOURS"]
+__all__ = ["NeighbourSource", "structure_search", "ssr_scorer", "search_candidates", "MAX_SEARCH_BUDGET"]
 
 logger = logging.getLogger(__name__)
 
-#: Largest number of neighbours returned per molecule.
-MAX_NEIGHBOURS = 1000
-
-
-def _hetero_bonds(m: "Mol") -> int:
-    """Number of single bonds between two of O, N, S, halogens (peroxides, hydrazines, ...)."""
-    het = {7, 8, 9, 16, 17, 35, 53}
-    return sum(1 for b in m.GetBonds() if b.GetBeginAtom().GetAtomicNum() in het and b.GetEndAtom().GetAtomicNum() in het)
-
-
-def _product(rw: Any) -> "Mol | None":
-    from rdkit import Chem
-
-    try:
-        m = rw.GetMol()
-        for a in m.GetAtoms():
-            a.SetNoImplicit(False)
-            a.SetNumExplicitHs(0)
-        Chem.SanitizeMol(m)
-    except Exception:  # noqa: BLE001 - RDKit raises several kinds on impossible valences
-        return None
-    if any(a.GetFormalCharge() or a.GetNumRadicalElectrons() for a in m.GetAtoms()):
-        return None
-    if len(Chem.GetMolFrags(m)) != 1:
-        return None
-    return m
-
-
-def neighbours(molecule: "str | Mol", *, limit: int = 200, seed: int = 0) -> list[str]:
-    """Canonical SMILES of formula-preserving neighbours of ``molecule`` (see the module docstring),
-    at most ``limit`` (a seeded random subset when there are more), the molecule itself excluded.
-
-    Raises:
-        InvalidMoleculeError: when the molecule cannot be parsed.
-    """
-    from rdkit import Chem
-
-    from nmrlens.chem.mol import canonical_smiles, mol_formula
-    from nmrlens.chem.validate import to_mol
-
-    if not 1 <= int(limit) <= MAX_NEIGHBOURS:
-        raise NmrLensError(f"limit: got {limit!r}, expected 1..{MAX_NEIGHBOURS}")
-    mol = Chem.Mol(to_mol(molecule))
-    if any(a.GetFormalCharge() for a in mol.GetAtoms()):
-        return []
-    formula = mol_formula(mol)
-    own = canonical_smiles(mol)
-    base = Chem.RWMol(mol)
-    try:
-        Chem.Kekulize(base, clearAromaticFlags=True)
-    except Exception:  # noqa: BLE001
-        return []
-    for a in base.GetAtoms():  # keep H counts explicit only where RDKit needs them ([nH])
-        a.SetNoImplicit(False)
-    n = base.GetNumAtoms()
-    h = [a.GetTotalNumHs() for a in mol.GetAtoms()]
-    found: dict[str, None] = {}
-    het = _hetero_bonds(mol)
-
-    def keep(rw: Any) -> None:
-        m = _product(rw)
-        if m is None or mol_formula(m) != formula or _hetero_bonds(m) > het:
-            return
-        smi = canonical_smiles(m)
-        if smi != own:
-            found.setdefault(smi, None)
-
-    # move a terminal atom to another atom with enough hydrogens
-    for t in range(n):
-        at = base.GetAtomWithIdx(t)
-        if at.GetDegree() != 1:
-            continue
-        bond = at.GetBonds()[0]
-        anchor = bond.GetOtherAtomIdx(t)
-        order = int(bond.GetBondTypeAsDouble())
-        for b in range(n):
-            if b in (t, anchor) or h[b] < order:
-                continue
-            rw = Chem.RWMol(base)
-            rw.RemoveBond(t, anchor)
-            rw.AddBond(t, b, bond.GetBondType())
-            keep(rw)
-    # swap two atoms of different elements
-    for i in range(n):
-        for j in range(i + 1, n):
-            ai, aj = base.GetAtomWithIdx(i), base.GetAtomWithIdx(j)
-            if ai.GetAtomicNum() == aj.GetAtomicNum():
-                continue
-            rw = Chem.RWMol(base)
-            rw.GetAtomWithIdx(i).SetAtomicNum(aj.GetAtomicNum())
-            rw.GetAtomWithIdx(j).SetAtomicNum(ai.GetAtomicNum())
-            keep(rw)
-    out = list(found)
-    if len(out) > limit:
-        out = sorted(random.Random(seed).sample(out, limit))
-    return out
+#: Largest number of structures one :func:`structure_search` may score.
+MAX_SEARCH_BUDGET = 100_000
 
 
 class NeighbourSource:
@@ -143,21 +47,27 @@ class NeighbourSource:
         per_seed: at most this many neighbours per seed.
         rounds: rounds of expansion (1 = the neighbours of the first ranking only).
         time_budget_s: no new round after this many seconds from the start of the query (None: no limit).
+        moves: the moves of :func:`nmrlens.chem.isomers.neighbours` to use (default: terminal moves and swaps).
     """
 
     name = "expand"
 
-    def __init__(self, seeds: int = 3, per_seed: int = 60, rounds: int = 1, time_budget_s: float | None = None) -> None:
+    def __init__(self, seeds: int = 3, per_seed: int = 60, rounds: int = 1, time_budget_s: float | None = None,
+                 moves: Sequence[str] = DEFAULT_MOVES) -> None:
         if not 1 <= int(seeds) <= 50:
             raise NmrLensError(f"seeds: got {seeds!r}, expected 1..50")
         if not 1 <= int(per_seed) <= MAX_NEIGHBOURS:
             raise NmrLensError(f"per_seed: got {per_seed!r}, expected 1..{MAX_NEIGHBOURS}")
         if not 1 <= int(rounds) <= 20:
             raise NmrLensError(f"rounds: got {rounds!r}, expected 1..20")
+        unknown = [m for m in moves if m not in MOVES]
+        if unknown or not moves:
+            raise NmrLensError(f"moves: got {list(moves)!r}, expected a non-empty subset of {', '.join(MOVES)}")
         self.seeds = int(seeds)
         self.per_seed = int(per_seed)
         self.rounds = int(rounds)
         self.time_budget_s = None if time_budget_s is None else float(time_budget_s)
+        self.moves = tuple(moves)
 
     def expand(self, smiles: Sequence[str]) -> list[Any]:
         """Candidates from the neighbours of the first ``seeds`` SMILES (best first)."""
@@ -167,7 +77,7 @@ class NeighbourSource:
         seen: set[str] = set(smiles)
         for s in list(smiles)[: self.seeds]:
             try:
-                found = neighbours(s, limit=self.per_seed)
+                found = neighbours(s, limit=self.per_seed, moves=self.moves)
             except InvalidMoleculeError:
                 continue
             for smi in found:
@@ -179,3 +89,126 @@ class NeighbourSource:
                 except InvalidMoleculeError:
                     continue
         return out
+
+
+def ssr_scorer(query: Any, config: str | None = None, checkpoint: str | None = None) -> Callable[[Sequence[str]], list[float]]:
+    """A scoring function for :func:`structure_search`: SMILES -> the matched similarity (0..1) of
+    the query's 13C and/or 1H spectra (``config``: C, H or CH; default: what the query has) with each
+    molecule's predicted spectra (the shift model ``checkpoint``; -inf where it cannot predict)."""
+    from nmrlens import api
+    from nmrlens.models.retrieval import spectrum_config, ssr_scores
+
+    cfg = spectrum_config(query, None if config is None else "".join(x for x in "CH" if x in config))
+    nuclei = tuple(nuc for ch, nuc in (("C", "13C"), ("H", "1H")) if ch in cfg)
+
+    def score(smiles: Sequence[str]) -> list[float]:
+        preds = api.predict_smiles(list(smiles), nuclei=nuclei, checkpoint=checkpoint)
+        vals = ssr_scores(query, [p.query if p is not None else None for p in preds], cfg)
+        return [float(v) if math.isfinite(v) else -math.inf for v in vals]
+
+    return score
+
+
+def structure_search(seeds: Sequence[str], score: Callable[[Sequence[str]], Sequence[float]], *, budget: int = 600,
+                     width: int = 5, per_step: int = 30, time_budget_s: float | None = None, seed: int = 0,
+                     moves: Sequence[str] = DEFAULT_MOVES) -> list[tuple[str, float]]:
+    """Beam search over formula-preserving neighbours (see the module docstring).
+
+    Args:
+        seeds: starting structures (SMILES, e.g. the generator's candidates of the formula).
+        score: SMILES list -> one score each, higher better (e.g. :func:`ssr_scorer`).
+        budget: structures scored in all, the seeds included (1..:data:`MAX_SEARCH_BUDGET`).
+        width: structures whose neighbours are drawn at each step (the best found so far).
+        per_step: new neighbours drawn per structure and step.
+        time_budget_s: stop after this many seconds (None: only the budget limits).
+        seed: seeds the random order of the moves.
+        moves: moves of :func:`nmrlens.chem.isomers.neighbours` (default
+            :data:`~nmrlens.chem.isomers.DEFAULT_MOVES`; :data:`~nmrlens.chem.isomers.MOVES` for all six).
+
+    Returns:
+        Every scored structure as (canonical SMILES, score), best first (ties in order of discovery).
+
+    Raises:
+        NmrLensError: for an out-of-range budget, width or per_step.
+    """
+    from nmrlens.chem.mol import canonical_smiles, parse_smiles
+
+    for name, v, hi in (("budget", budget, MAX_SEARCH_BUDGET), ("width", width, 100), ("per_step", per_step, MAX_NEIGHBOURS)):
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
+            raise NmrLensError(f"{name}: got {v!r}, expected a whole number in 1..{hi}")
+    t0 = time.perf_counter()
+    start: list[str] = []
+    for s in seeds:
+        try:
+            start.append(canonical_smiles(parse_smiles(s)))
+        except InvalidMoleculeError:
+            continue
+    start = list(dict.fromkeys(start))[:budget]
+    scores: dict[str, float] = {}
+    order: dict[str, int] = {}
+
+    def add(smiles: list[str]) -> None:
+        for s, v in zip(smiles, score(smiles)):
+            scores[s] = float(v)
+            order[s] = len(order)
+
+    if start:
+        add(start)
+    drawn: dict[str, int] = {}  # neighbours drawn per structure (MAX_NEIGHBOURS: used up)
+
+    def ranked_open() -> list[str]:
+        return [s for s in sorted(scores, key=lambda s: (-scores[s], order[s])) if drawn.get(s, 0) < MAX_NEIGHBOURS]
+
+    beam = ranked_open()[:width]
+    while len(scores) < budget and beam:
+        if time_budget_s is not None and time.perf_counter() - t0 > time_budget_s:
+            break
+        new: list[str] = []
+        for s in beam:
+            k = drawn.get(s, 0)
+            want = min(MAX_NEIGHBOURS, k + per_step)
+            try:  # the same random order of moves per structure, so each draw continues the last one
+                found = neighbours(s, limit=want, seed=zlib.crc32(s.encode()) ^ seed, moves=moves)
+            except InvalidMoleculeError:
+                found = []
+            drawn[s] = want if len(found) >= want and want < MAX_NEIGHBOURS else MAX_NEIGHBOURS
+            new.extend(x for x in found[k:] if x not in scores and x not in new)
+        if new:
+            add(new[: budget - len(scores)])
+        beam = ranked_open()[:width]
+    logger.debug("structure search: %d scored in %.2f s", len(scores), time.perf_counter() - t0)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
+
+
+def search_candidates(query: Any, config: str, seeds: Sequence[Any], budget: int, *, keep: int = 20,
+                      checkpoint: str | None = None, **options: Any) -> list[Any]:
+    """Generator candidates refined by :func:`structure_search` (the ``search`` variant of generation).
+
+    Args:
+        query: the query (its 13C/1H spectra of ``config`` score the structures).
+        config: input configuration (C, H, CH, CF, HF, CHF; F is not used here: the moves keep each
+            seed's formula).
+        seeds: :class:`nmrlens.models.generate.Candidate` objects, best first (invalid ones are skipped).
+        budget: structures scored in all; keep: candidates returned; checkpoint: shift model.
+        options: passed to :func:`structure_search` (width, per_step, time_budget_s, seed, moves).
+
+    Returns:
+        Up to ``keep`` Candidates by decreasing ssr (``scores["ssr"]``); a seed keeps its beam
+        ``logp`` and ``beam_rank``, a new structure has logp 0 and beam_rank -1 (not from the beam).
+    """
+    from dataclasses import replace
+
+    from nmrlens.models.generate import make_candidate
+
+    valid = [c for c in seeds if c.smiles]
+    if not valid:
+        return []
+    found = structure_search([c.smiles for c in valid], ssr_scorer(query, config, checkpoint), budget=budget, **options)
+    by_smiles = {c.smiles: c for c in valid}
+    out = []
+    for smi, v in found[:keep]:
+        c = by_smiles.get(smi)
+        c = replace(c, scores=dict(c.scores)) if c is not None else make_candidate(smi, 0.0, -1)
+        c.scores["ssr"] = v
+        out.append(c)
+    return out

@@ -44,3 +44,15 @@ def test_held_out_filter_drops_training_molecules(ckpt: str) -> None:
 def test_bad_beam(ckpt: str) -> None:
     with pytest.raises(ConfigError, match="beam"):
         evaluate(DATA, checkpoint=ckpt, beam=0)
+
+
+def test_search_variant(ckpt: str) -> None:
+    m = evaluate(DATA, checkpoint=ckpt, beam=5, which="all", search_budget=30)
+    # ethanol, acetone and alanine have fewer than ten neighbours: the memorised seed stays in the top 10
+    for cfg in ("CF", "HF", "CHF"):
+        assert m[f"gen.search.{cfg}.top10_topology"] == 1.0
+        assert m[f"gen.search.{cfg}.top1"] is not None
+    assert "gen.search.C.top1" not in m  # the search needs a formula
+    assert m["search_seconds_per_query"] > 0
+    with pytest.raises(ConfigError, match="search-budget"):
+        evaluate(DATA, checkpoint=ckpt, beam=5, which="all", search_budget=-1)

@@ -1,38 +1,14 @@
-"""Formula-preserving neighbours and the second-stage expansion of the pipeline."""
+"""The second-stage expansion of the pipeline and the structure search (moves: tests/unit/chem/test_isomers.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from nmrlens.errors import InvalidMoleculeError, NmrLensError
+from nmrlens.errors import NmrLensError
 from nmrlens.pipeline import Elucidator, ListSource
-from nmrlens.pipeline.expand import NeighbourSource, neighbours
+from nmrlens.pipeline.expand import NeighbourSource, structure_search
 
 from .helpers import BENZYL_ACETATE, EXAMPLE_TXT, LookupPredictor
-
-
-def test_benzyl_acetate_is_one_move_from_ethyl_benzoate() -> None:
-    from nmrlens.chem.mol import mol_formula, parse_smiles
-
-    got = neighbours("CCOC(=O)c1ccccc1", limit=1000)
-    assert BENZYL_ACETATE in got
-    assert "CCOC(=O)c1ccccc1" not in got and len(got) == len(set(got))
-    for smi in got:
-        m = parse_smiles(smi)
-        assert mol_formula(m) == "C9H10O2"
-        assert "OO" not in smi  # no peroxide made by a move
-
-
-def test_moves_and_swaps_on_small_molecules() -> None:
-    assert set(neighbours("CCO")) == {"COC"}           # swap O and C
-    # acetone: move =O from C2 to C1 (propanal) or swap O and a methyl C (the enol)
-    assert set(neighbours("CC(C)=O")) == {"CCC=O", "C=C(C)O"}
-    assert neighbours("C") == []
-    assert len(neighbours("CCCCCCO", limit=2)) == 2
-    with pytest.raises(InvalidMoleculeError):
-        neighbours("C1CC")
-    with pytest.raises(NmrLensError):
-        neighbours("CCO", limit=0)
 
 
 def test_expansion_finds_the_answer_next_to_a_near_miss() -> None:
@@ -51,9 +27,11 @@ def test_source_arguments_are_bounded() -> None:
         NeighbourSource(seeds=0)
     with pytest.raises(NmrLensError):
         NeighbourSource(per_seed=10_000)
+    with pytest.raises(NmrLensError, match="moves"):
+        NeighbourSource(moves=())
     src = NeighbourSource(seeds=2, per_seed=5)
     got = src.expand(["CCO", "CC(C)=O", "CCCC"])
-    assert {c.smiles for c in got} == {"COC", "CCC=O", "C=C(C)O"} and all(c.origins == ("expand",) for c in got)
+    assert {c.smiles for c in got} == {"COC", "CCC=O"} and all(c.origins == ("expand",) for c in got)
 
 
 def test_library_hits_are_not_expanded() -> None:
@@ -111,3 +89,46 @@ def test_rounds_of_local_search_walk_to_the_answer() -> None:
     assert len(quick.calls) == 1
     with pytest.raises(NmrLensError, match="rounds"):
         NeighbourSource(rounds=0)
+
+
+def _similarity_to(target: str):  # noqa: ANN202
+    """A stand-in for the spectrum score: Morgan-fingerprint Tanimoto similarity to ``target``."""
+    from rdkit import DataStructs
+    from rdkit.Chem import rdFingerprintGenerator
+
+    from nmrlens.chem.mol import parse_smiles
+
+    gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    ref = gen.GetFingerprint(parse_smiles(target))
+    calls: list[int] = []
+
+    def score(smiles):  # noqa: ANN001, ANN202
+        calls.append(len(smiles))
+        return [DataStructs.TanimotoSimilarity(ref, gen.GetFingerprint(parse_smiles(s))) for s in smiles]
+
+    score.calls = calls  # type: ignore[attr-defined]
+    return score
+
+
+def test_structure_search_climbs_to_the_best_scoring_structure() -> None:
+    # 4-methoxyacetophenone is several moves from benzyl acetate; the beam walks there
+    score = _similarity_to(BENZYL_ACETATE)
+    found = structure_search(["COc1ccc(C(C)=O)cc1", "not a smiles"], score, budget=800, width=3, per_step=20)
+    assert found[0] == (BENZYL_ACETATE, 1.0)
+    assert len(found) <= 800 and sum(score.calls) == len(found)  # every structure scored once
+    assert [v for _, v in found] == sorted((v for _, v in found), reverse=True)
+    assert "COc1ccc(C(C)=O)cc1" in dict(found)  # the seed is part of the result
+    assert structure_search(["COc1ccc(C(C)=O)cc1"], _similarity_to(BENZYL_ACETATE), budget=800, width=3,
+                            per_step=20) == found  # deterministic
+
+
+def test_structure_search_limits() -> None:
+    score = _similarity_to(BENZYL_ACETATE)
+    assert structure_search([], score) == [] and structure_search(["xx"], score) == []
+    assert [s for s, _ in structure_search(["CCOC(=O)c1ccccc1"], score, time_budget_s=0.0)] == ["CCOC(=O)c1ccccc1"]
+    assert len(structure_search(["CCOC(=O)c1ccccc1"], score, budget=7)) == 7
+    # a neighbourhood that runs dry ends the search before the budget
+    assert {s for s, _ in structure_search(["CCO"], score, budget=100)} == {"CCO", "COC"}
+    for bad in ({"budget": 0}, {"width": 0}, {"per_step": 10**6}, {"budget": True}):
+        with pytest.raises(NmrLensError):
+            structure_search(["CCO"], score, **bad)  # type: ignore[arg-type]
