@@ -27,15 +27,16 @@ that predicted spectra cannot tell from real compounds. Products are de-duplicat
 
 from __future__ import annotations
 
+import itertools
 import random
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from nmrlens.errors import InvalidMoleculeError, NmrLensError
 
 if TYPE_CHECKING:  # pragma: no cover
     from rdkit.Chem import Mol
 
-__all__ = ["MOVES", "DEFAULT_MOVES", "MAX_NEIGHBOURS", "neighbours", "implausible"]
+__all__ = ["MOVES", "DEFAULT_MOVES", "MAX_NEIGHBOURS", "neighbours", "iter_neighbours", "implausible"]
 
 #: The moves of :func:`neighbours` (see the module docstring).
 MOVES: tuple[str, ...] = ("terminal", "swap", "switch", "shift", "close", "open")
@@ -213,7 +214,7 @@ def _apply(base: Any, edit: tuple[Any, ...]) -> Any:
 def neighbours(molecule: "str | Mol", *, limit: int = 200, seed: int = 0, moves: Sequence[str] = DEFAULT_MOVES) -> list[str]:
     """Canonical SMILES of formula-preserving, plausible neighbours of ``molecule`` under ``moves``
     (see the module docstring; default :data:`DEFAULT_MOVES`, :data:`MOVES` for all six), the molecule itself excluded: all of them when there are at most
-    ``limit``, else the first ``limit`` found in a random order of the edits fixed by ``seed``.
+    ``limit``, else the first ``limit`` of :func:`iter_neighbours` (a random order of the edits fixed by ``seed``).
     Stereo marks of the molecule are carried along where they still apply (RDKit drops the rest), so an
     edit away from a stereocentre keeps its configuration.
 
@@ -221,41 +222,53 @@ def neighbours(molecule: "str | Mol", *, limit: int = 200, seed: int = 0, moves:
         InvalidMoleculeError: when the molecule cannot be parsed.
         NmrLensError: for a ``limit`` outside 1..:data:`MAX_NEIGHBOURS` or an unknown move.
     """
+    if isinstance(limit, bool) or not 1 <= int(limit) <= MAX_NEIGHBOURS:
+        raise NmrLensError(f"limit: got {limit!r}, expected 1..{MAX_NEIGHBOURS}")
+    return list(itertools.islice(iter_neighbours(molecule, seed=seed, moves=moves), int(limit)))
+
+
+def iter_neighbours(molecule: "str | Mol", *, seed: int = 0, moves: Sequence[str] = DEFAULT_MOVES) -> Iterator[str]:
+    """The neighbours of :func:`neighbours`, lazily and without a limit: distinct canonical SMILES in the
+    random order of the edits fixed by ``seed`` (a search draws a few at a time and continues later).
+
+    Raises (at the call, not at the first ``next``):
+        InvalidMoleculeError: when the molecule cannot be parsed.
+        NmrLensError: for an unknown move.
+    """
     from rdkit import Chem
 
     from nmrlens.chem.mol import canonical_smiles, mol_formula
     from nmrlens.chem.validate import to_mol
 
-    if isinstance(limit, bool) or not 1 <= int(limit) <= MAX_NEIGHBOURS:
-        raise NmrLensError(f"limit: got {limit!r}, expected 1..{MAX_NEIGHBOURS}")
     unknown = [m for m in moves if m not in MOVES]
     if unknown:
         raise NmrLensError(f"moves: unknown {unknown}; allowed: {', '.join(MOVES)}")
     mol = Chem.Mol(to_mol(molecule))
     if any(a.GetFormalCharge() for a in mol.GetAtoms()):
-        return []
-    formula = mol_formula(mol)
-    own = canonical_smiles(mol)
+        return iter(())
     base = Chem.RWMol(mol)
     try:
         Chem.Kekulize(base, clearAromaticFlags=True)
     except Exception:  # noqa: BLE001
-        return []
+        return iter(())
     for a in base.GetAtoms():  # hydrogens follow the valences of the edited atoms
         a.SetNoImplicit(False)
         a.SetNumExplicitHs(0)
-    het = _hetero_bonds(mol)
     edits = _edits(mol, base, moves)
     random.Random(seed).shuffle(edits)
-    found: dict[str, None] = {}
-    for edit in edits:
-        rw = _apply(base, edit)
-        m = _product(rw) if rw is not None else None
-        if m is None or _hetero_bonds(m) > het or mol_formula(m) != formula or implausible(m):
-            continue
-        smi = canonical_smiles(m)
-        if smi != own:
-            found.setdefault(smi, None)
-            if len(found) >= limit:
-                break
-    return list(found)
+
+    def products() -> Iterator[str]:
+        formula = mol_formula(mol)
+        het = _hetero_bonds(mol)
+        seen = {canonical_smiles(mol)}
+        for edit in edits:
+            rw = _apply(base, edit)
+            m = _product(rw) if rw is not None else None
+            if m is None or _hetero_bonds(m) > het or mol_formula(m) != formula or implausible(m):
+                continue
+            smi = canonical_smiles(m)
+            if smi not in seen:
+                seen.add(smi)
+                yield smi
+
+    return products()

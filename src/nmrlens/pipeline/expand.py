@@ -16,13 +16,14 @@ products keep the formula and pass a chemistry filter):
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
 import zlib
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
-from nmrlens.chem.isomers import DEFAULT_MOVES, MAX_NEIGHBOURS, MOVES, neighbours
+from nmrlens.chem.isomers import DEFAULT_MOVES, MAX_NEIGHBOURS, MOVES, iter_neighbours, neighbours
 from nmrlens.errors import InvalidMoleculeError, NmrLensError
 
 __all__ = ["NeighbourSource", "structure_search", "ssr_scorer", "search_candidates", "MAX_SEARCH_BUDGET"]
@@ -154,27 +155,34 @@ def structure_search(seeds: Sequence[str], score: Callable[[Sequence[str]], Sequ
 
     if start:
         add(start)
-    drawn: dict[str, int] = {}  # neighbours drawn per structure (MAX_NEIGHBOURS: used up)
+    # per structure, its neighbours in a fixed random order, drawn ``per_step`` at a time; a structure whose
+    # stream ran dry (or gave MAX_NEIGHBOURS) leaves the beam
+    streams: dict[str, Iterator[str]] = {}
+    drawn: dict[str, int] = {}
+    used_up: set[str] = set()
 
     def ranked_open() -> list[str]:
-        return [s for s in sorted(scores, key=lambda s: (-scores[s], order[s])) if drawn.get(s, 0) < MAX_NEIGHBOURS]
+        return [s for s in sorted(scores, key=lambda s: (-scores[s], order[s])) if s not in used_up]
 
     beam = ranked_open()[:width]
     while len(scores) < budget and beam:
         if time_budget_s is not None and time.perf_counter() - t0 > time_budget_s:
             break
-        new: list[str] = []
+        new: dict[str, None] = {}
         for s in beam:
-            k = drawn.get(s, 0)
-            want = min(MAX_NEIGHBOURS, k + per_step)
-            try:  # the same random order of moves per structure, so each draw continues the last one
-                found = neighbours(s, limit=want, seed=zlib.crc32(s.encode()) ^ seed, moves=moves)
-            except InvalidMoleculeError:
-                found = []
-            drawn[s] = want if len(found) >= want and want < MAX_NEIGHBOURS else MAX_NEIGHBOURS
-            new.extend(x for x in found[k:] if x not in scores and x not in new)
+            if s not in streams:
+                try:
+                    streams[s] = iter_neighbours(s, seed=zlib.crc32(s.encode()) ^ seed, moves=moves)
+                except InvalidMoleculeError:
+                    streams[s] = iter(())
+            want = min(per_step, MAX_NEIGHBOURS - drawn.get(s, 0))
+            got = list(itertools.islice(streams[s], want))
+            drawn[s] = drawn.get(s, 0) + len(got)
+            if len(got) < want or drawn[s] >= MAX_NEIGHBOURS:
+                used_up.add(s)
+            new.update((x, None) for x in got if x not in scores)
         if new:
-            add(new[: budget - len(scores)])
+            add(list(new)[: budget - len(scores)])
         beam = ranked_open()[:width]
     logger.debug("structure search: %d scored in %.2f s", len(scores), time.perf_counter() - t0)
     return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
