@@ -19,7 +19,7 @@ from nmrlens.spectra.model import Query, normalize_nucleus
 if TYPE_CHECKING:  # pragma: no cover
     from nmrlens.models.shifts import AtomShifts, ShiftPredictor
 
-__all__ = ["AtomPrediction", "Prediction", "predict", "predict_many", "predict_smiles", "shift_predictor", "generate", "generator"]
+__all__ = ["AtomPrediction", "Prediction", "predict", "predict_many", "predict_smiles", "shift_predictor", "generate", "generator", "seed_library_of"]
 
 
 @dataclass(frozen=True)
@@ -292,7 +292,8 @@ def generator(checkpoint: str | None = None) -> Any:
 
 def generate(query: Query, *, formula: str | None = None, config: str | None = None, beam: int = 10, k: int = 10,
              variant: str = "rerank_combine", constrain_formula: bool = True, constrain_valid: bool = True,
-             constrain_hydrogens: bool | None = None, checkpoint: str | None = None, search: int = 0) -> list[Any]:
+             constrain_hydrogens: bool | None = None, checkpoint: str | None = None, search: int = 0,
+             seed_library: Any = None) -> list[Any]:
     """Generate candidate structures (de novo) from a query's 13C and/or 1H spectra and formula.
 
     Args:
@@ -313,6 +314,10 @@ def generate(query: Query, *, formula: str | None = None, config: str | None = N
             (:func:`nmrlens.pipeline.expand.search_candidates`: formula-preserving neighbours, ``search``
             structures scored by their predicted-spectrum similarity with the query) and rank by that
             similarity (``scores["ssr"]``); 0 (default): no search.
+        seed_library: with ``search`` and a formula, known structures that seed the search besides the
+            generator's candidates: a :class:`nmrlens.pipeline.expand.SeedLibrary`, or a path read by
+            :meth:`~nmrlens.pipeline.expand.SeedLibrary.from_path` (``.smi``, ``.sdf``, ``.jsonl[.gz]``,
+            a library folder; read once per process); its molecules of the formula are scored first.
 
     Returns:
         Up to ``k`` :class:`nmrlens.models.generate.Candidate` objects, best first (canonical isomeric
@@ -345,6 +350,14 @@ def generate(query: Query, *, formula: str | None = None, config: str | None = N
         from nmrlens.errors import ConfigError
 
         raise ConfigError(f"search: got {search!r}, expected a whole number in 0..{MAX_SEARCH_BUDGET}")
+    if seed_library is not None:
+        from nmrlens.errors import ConfigError
+
+        if not search:
+            raise ConfigError("seed_library: used by the structure search only; give search > 0 (--search N) too")
+        if not query.formula:
+            raise ConfigError("seed_library: its molecules are chosen by formula; give a formula (--formula) too")
+        seed_library = seed_library_of(seed_library)
     gen = generator(checkpoint)
     cands = gen.generate(query, config=config, beam=beam, k=max(k, beam) if search else k, variant=variant,
                          constrain_formula=constrain_formula, constrain_valid=constrain_valid,
@@ -354,4 +367,25 @@ def generate(query: Query, *, formula: str | None = None, config: str | None = N
     from nmrlens.pipeline.expand import search_candidates
 
     _, cfg = gen.source(query, config)
-    return search_candidates(query, cfg, cands, search, keep=k)
+    extra = seed_library.seeds(query.formula) if seed_library is not None and query.formula else []
+    return search_candidates(query, cfg, cands, search, keep=k, library_seeds=extra)
+
+
+@functools.lru_cache(maxsize=4)
+def _seed_library_from(path: str) -> Any:
+    from nmrlens.pipeline.expand import SeedLibrary
+
+    return SeedLibrary.from_path(path)
+
+
+def seed_library_of(library: Any) -> Any:
+    """A :class:`nmrlens.pipeline.expand.SeedLibrary` as is, or one read from a path (cached per process).
+
+    Raises:
+        DataNotFoundError, FileFormatError: for a path that cannot be read (see ``SeedLibrary.from_path``).
+    """
+    from nmrlens.pipeline.expand import SeedLibrary
+
+    if isinstance(library, SeedLibrary):
+        return library
+    return _seed_library_from(str(Path(library).resolve()))

@@ -53,6 +53,14 @@ def test_generate_with_structure_search(ckpt: str, alanine: Path, capsys: pytest
     assert any(c["beam_rank"] is None for c in cands)  # found by the search, not the beam
     assert main(["generate", str(alanine), "--formula", "C3H7NO2", "-k", "3", "--search", "40", "--checkpoint", ckpt]) == 0
     assert " - " in capsys.readouterr().out
+    seeds = alanine.parent / "seeds.smi"
+    seeds.write_text("NCCC(=O)O beta-alanine\n")
+    assert main(["generate", str(alanine), "--formula", "C3H7NO2", "--beam", "4", "-k", "40", "--search", "40", "--json",
+                 "--seed-library", str(seeds), "--checkpoint", ckpt]) == 0
+    got = {c["smiles"] for c in json.loads(capsys.readouterr().out)["candidates"]}
+    assert "NCCC(=O)O" in got  # the library seed is scored and returned (-k = the budget)
+    assert main(["generate", str(alanine), "--seed-library", str(seeds), "--checkpoint", ckpt]) == 2
+    assert "--search" in capsys.readouterr().err
     assert main(["generate", str(alanine), "--search", "-1", "--checkpoint", ckpt]) == 2
     assert "search" in capsys.readouterr().err
 

@@ -39,6 +39,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--library", default=None, help="tasks that search a library (elucidate): a library folder or spectra file")
     p.add_argument("--search-budget", type=int, default=None, metavar="N",
                    help="generation: also score the structure-search variant, N structures per query with a formula")
+    p.add_argument("--seed-library", default=None, metavar="PATH",
+                   help="generation with --search-budget: its training-split molecules (.smi, .sdf, .jsonl[.gz], library "
+                   "folder) of each query's formula also seed the structure search")
     p.set_defaults(func=run)
 
 
@@ -55,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
 
             raise NmrLensError(f"--beam: got {args.beam} for task {args.task!r}; --beam applies to the generation task only")
         options["beam"] = args.beam
-    for name, what in (("library", "a library"), ("workers", "worker processes"), ("search_budget", "a structure search")):
+    for name, what in (("library", "a library"), ("workers", "worker processes"), ("search_budget", "a structure search"),
+                       ("seed_library", "a seed library")):
         if getattr(args, name, None) is not None:
             import inspect
 

@@ -38,6 +38,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--search", type=int, default=0, metavar="N",
                    help="refine by a structure search: N formula-preserving neighbours of the candidates scored by "
                    "their predicted spectra, ranked by that similarity (default 0: off; e.g. 600)")
+    p.add_argument("--seed-library", metavar="PATH",
+                   help="with --search and a formula: known structures (.smi, .sdf, .jsonl[.gz] or a library folder) "
+                   "whose molecules of the formula also seed the search")
     p.add_argument("--checkpoint", help="generation-model checkpoint (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     cands = api.generate(query, formula=args.formula, config=args.config, beam=args.beam, k=args.k,
                          variant=args.variant, constrain_formula=not args.no_constraint,
                          constrain_valid=not args.no_valid_constraint, constrain_hydrogens=args.hydrogen_bound,
-                         checkpoint=args.checkpoint, search=args.search)
+                         checkpoint=args.checkpoint, search=args.search, seed_library=args.seed_library)
     if args.json:
         out = [{"rank": i + 1, "smiles": c.smiles, "formula": c.formula, "inchikey": c.inchikey,
                 "logp": round(c.logp, 4), "beam_rank": c.beam_rank + 1 if c.beam_rank >= 0 else None,
@@ -73,6 +76,6 @@ def run(args: argparse.Namespace) -> int:
         key = "ssr" if args.search else "combine" if args.variant == "rerank_combine" else args.variant.replace("rerank_", "")
         sc = c.scores.get(key)
         sc_text = f"{sc:7.3f}" if sc is not None else "      -"
-        beam_text = str(c.beam_rank + 1) if c.beam_rank >= 0 else "-"  # "-": found by the structure search
+        beam_text = str(c.beam_rank + 1) if c.beam_rank >= 0 else "-"  # "-": a library seed or found by the search
         print(f"{i + 1:>4}  {sc_text}  {c.logp:8.3f}  {beam_text:>4}  {(c.formula or '-'):<11}  {c.smiles or c.text}")
     return 0

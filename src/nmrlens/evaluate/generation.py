@@ -18,7 +18,12 @@ get the ``search`` variant: :func:`nmrlens.pipeline.expand.structure_search` fro
 beam candidates (in rerank_combine order), N structures scored by their predicted-spectrum similarity
 (ssr) with the query, ranked by it (``gen.search.<config>.top<k>``); ``search_seconds_per_query`` is its
 mean wall time per searched query. Queries without a formula-valid candidate have nothing to start from and
-count as misses.
+count as misses, unless ``seed_library`` (``--seed-library PATH``, read by
+:meth:`nmrlens.pipeline.expand.SeedLibrary.from_path`) is given: then the library's molecules of the
+query's formula seed the search too, of the **training split only** (InChIKey block,
+:func:`nmrlens.data.splits.split_of_block`), so that no held-out molecule can be a seed; e.g. the shared
+nmrshiftdb2 file, whose training molecules the generator has seen anyway. ``seed_library_size`` and
+``seed_library_hit_fraction`` (searched queries with at least one seed of their formula) are reported.
 
 ``simulate=True`` (Python only) replaces each query's spectra by the shift model's prediction for
 the true molecule (1H labels and J removed): the "test on simulated" rows of the gap table.
@@ -75,12 +80,14 @@ def _simulated(items: list[tuple[Any, str, str]]) -> list[tuple[Any, str, str]]:
 def collect(data: Path, *, limit: int | None = None, checkpoint: str | None = None, beam: int = 10,
             configs: Sequence[str] | None = None, simulate: bool = False, which: str = "held_out",
             batch_size: int = 16, constrain_valid: bool = True, retry_beam: int | None = None,
-            constrain_hydrogens: bool | None = None, search_budget: int = 0) -> dict[str, Any]:
+            constrain_hydrogens: bool | None = None, search_budget: int = 0,
+            seed_library: Any = None) -> dict[str, Any]:
     """Beam candidates with all re-ranking scores per (query, config): the raw material of :func:`score`
     (``constrain_valid``: the decoder's validity constraint, :class:`~nmrlens.models.generate.EndCheck`;
     ``constrain_hydrogens``: its hydrogen bound, :class:`~nmrlens.models.generate.HydrogenBound`; None: the
     default, :data:`~nmrlens.models.generate.DEFAULT_HYDROGEN_BOUND`; ``search_budget``: structures scored by
-    the ``search`` variant per query with a formula, 0 for none)."""
+    the ``search`` variant per query with a formula, 0 for none; ``seed_library``: a
+    :class:`~nmrlens.pipeline.expand.SeedLibrary` whose molecules of the query's formula also seed the search)."""
     import torch
 
     from nmrlens.models.generate import (DEFAULT_HYDROGEN_BOUND, Generator, _predicted, candidate_scorer, refine,
@@ -99,7 +106,7 @@ def collect(data: Path, *, limit: int | None = None, checkpoint: str | None = No
     limit_src = gen.model.hparams["max_src"]
     rows: list[dict[str, Any]] = []
     seconds = search_seconds = 0.0
-    n_searched = 0
+    n_searched = n_seeded = 0
     n_raw, n_valid = 0, 0
     for cfg in configs or CONFIGS:
         picked = []
@@ -129,13 +136,17 @@ def collect(data: Path, *, limit: int | None = None, checkpoint: str | None = No
                               weights=gen.combine_weights)
             if search_budget and "F" in cfg:
                 t1 = time.perf_counter()
-                variants["search"] = search_candidates(q, cfg, variants["rerank_combine"] or base, search_budget)
+                extra = seed_library.seeds(q.formula) if seed_library is not None else []
+                n_seeded += bool(extra)
+                variants["search"] = search_candidates(q, cfg, variants["rerank_combine"] or base, search_budget,
+                                                       library_seeds=extra)
                 search_seconds += time.perf_counter() - t1
                 n_searched += 1
             rows.append({"config": cfg, "key": key, "variants": variants, "raw": cands})
         seconds += time.perf_counter() - t0
     return {"rows": rows, "seconds": seconds, "n_raw": n_raw, "n_valid": n_valid, "n_items": len(items),
-            "scorer": scorer is not None, "search_seconds": search_seconds, "n_searched": n_searched}
+            "scorer": scorer is not None, "search_seconds": search_seconds, "n_searched": n_searched,
+            "n_seeded": n_seeded, "seed_library_size": None if seed_library is None else len(seed_library)}
 
 
 def _rank(cands: Sequence[Any] | None, key: str, topology: bool) -> int | None:
@@ -181,6 +192,9 @@ def score(collected: Mapping[str, Any], weights: Mapping[str, float] | None = No
     if searched:
         k = collected.get("n_searched", 0)
         metrics["search_seconds_per_query"] = collected.get("search_seconds", 0.0) / k if k else None
+        metrics["seed_library_size"] = collected.get("seed_library_size")
+        if collected.get("seed_library_size") is not None:
+            metrics["seed_library_hit_fraction"] = collected.get("n_seeded", 0) / k if k else None
     metrics["n_records"] = collected["n_items"]
     metrics["search_scores_available"] = bool(collected["scorer"])
     return metrics
@@ -188,12 +202,14 @@ def score(collected: Mapping[str, Any], weights: Mapping[str, float] | None = No
 
 def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint: str | None = None,
              beam: int = 10, configs: Sequence[str] | None = None, simulate: bool = False,
-             which: str = "held_out", constrain_valid: bool = True, search_budget: int = 0) -> dict[str, Any]:
+             which: str = "held_out", constrain_valid: bool = True, search_budget: int = 0,
+             seed_library: "str | Path | None" = None) -> dict[str, Any]:
     """Generation metrics on the held-out records of ``data`` (see the module docstring).
 
     ``limit`` caps the number of records (each gives up to six queries); ``seed`` is unused (beam
     search is deterministic); ``which`` = "val" scores the validation split instead (model selection),
-    "all" every record (tests); ``search_budget``: see the module docstring (0: no search).
+    "all" every record (tests); ``search_budget``, ``seed_library`` (a path; its training-split
+    molecules only): see the module docstring (0: no search).
     """
     from nmrlens.errors import ConfigError
     from nmrlens.models.generate import MAX_BEAM
@@ -205,8 +221,16 @@ def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint:
         raise ConfigError(f"--search-budget: got {search_budget!r}, expected a whole number in 0..{MAX_SEARCH_BUDGET}")
     if which not in ("held_out", "all", "val", "test", "train"):
         raise ConfigError(f"which: got {which!r}, expected held_out, all, val, test or train")
+    seeds = None
+    if seed_library is not None:
+        if not search_budget:
+            raise ConfigError("--seed-library: seeds the structure search only; give --search-budget N too")
+        from nmrlens.pipeline.expand import SeedLibrary
+
+        seeds = SeedLibrary.from_path(seed_library, split="train")
     collected = collect(data, limit=limit, checkpoint=checkpoint, beam=beam, configs=configs, simulate=simulate,
-                        which=which, constrain_valid=constrain_valid, search_budget=search_budget)
+                        which=which, constrain_valid=constrain_valid, search_budget=search_budget,
+                        seed_library=seeds)
     metrics = score(collected)
     metrics["beam"] = beam
     metrics["simulated_queries"] = simulate

@@ -12,26 +12,159 @@ products keep the formula and pass a chemistry filter):
   query's predicted-spectrum similarity (ssr), until ``budget`` structures were scored. The
   generation benchmark measures it as the ``search`` variant (``nmrlens evaluate generation
   --search-budget N``), ``nmrlens generate --search N`` applies it.
+
+Moves keep the formula, so a search can only reach isomers of its seeds. Besides the generator's
+candidates, a :class:`SeedLibrary` of known structures (e.g. the nmrshiftdb2 training molecules, or
+any ``.smi``/``.sdf``/``.jsonl`` file or library folder) supplies the molecules of the query's formula
+as further seeds (``nmrlens generate --search N --seed-library FILE``).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import sqlite3
 import math
 import time
 import zlib
-from typing import Any, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from nmrlens.chem.isomers import DEFAULT_MOVES, MAX_NEIGHBOURS, MOVES, iter_neighbours, neighbours
 from nmrlens.errors import InvalidMoleculeError, NmrLensError
 
-__all__ = ["NeighbourSource", "structure_search", "ssr_scorer", "search_candidates", "MAX_SEARCH_BUDGET"]
+__all__ = ["NeighbourSource", "SeedLibrary", "structure_search", "ssr_scorer", "search_candidates", "MAX_SEARCH_BUDGET",
+           "MAX_LIBRARY_SEEDS"]
 
 logger = logging.getLogger(__name__)
 
 #: Largest number of structures one :func:`structure_search` may score.
 MAX_SEARCH_BUDGET = 100_000
+#: Most seed-library molecules of one formula handed to a search (the first ones of the library's order).
+MAX_LIBRARY_SEEDS = 200
+
+
+def _formula_key(formula: str) -> tuple[tuple[str, int], ...]:
+    """Element counts of a formula as a hashable key (the net charge is ignored)."""
+    from nmrlens.chem.formula import parse_formula_charge
+
+    counts, _ = parse_formula_charge(formula)
+    return tuple(sorted((el, n) for el, n in counts.items() if n))
+
+
+class SeedLibrary:
+    """Known structures grouped by molecular formula: starting points of :func:`structure_search`.
+
+    The formula-preserving moves cannot leave a formula, so a search started only from the generator's
+    candidates has nothing to start from when none has the query's formula. The molecules of a seed
+    library with that formula are such starting points: a known isomer is often a few moves away.
+
+    Args:
+        smiles_by_formula: formula (Hill or any order; charge ignored) -> canonical SMILES.
+        name: where the molecules came from (reports).
+    """
+
+    def __init__(self, smiles_by_formula: Mapping[str, Sequence[str]], name: str = "seeds") -> None:
+        self._by: dict[tuple[tuple[str, int], ...], list[str]] = {}
+        for formula, smiles in smiles_by_formula.items():
+            self._by.setdefault(_formula_key(formula), []).extend(smiles)
+        self._by = {k: list(dict.fromkeys(v)) for k, v in self._by.items()}
+        self.name = name
+        self.n_skipped = 0
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by.values())
+
+    @property
+    def n_formulas(self) -> int:
+        """Number of distinct formulas."""
+        return len(self._by)
+
+    def seeds(self, formula: str, limit: int = MAX_LIBRARY_SEEDS) -> list[str]:
+        """Up to ``limit`` canonical SMILES of the library with the element counts of ``formula``.
+
+        Raises:
+            InvalidMoleculeError: when ``formula`` cannot be parsed.
+        """
+        return list(self._by.get(_formula_key(formula), ()))[: max(0, int(limit))]
+
+    @classmethod
+    def from_smiles(cls, smiles: Iterable[str], *, split: str | None = None, name: str = "seeds") -> "SeedLibrary":
+        """A seed library of SMILES (unparsable ones are skipped and counted in ``n_skipped``).
+
+        ``split`` ("train", "val" or "test"): keep only molecules whose InChIKey block falls in that
+        split of :func:`nmrlens.data.splits.split_of_block` (evaluations seed from ``"train"`` only).
+        """
+        return cls._collect(((s, None) for s in smiles), split=split, name=name)
+
+    @classmethod
+    def _collect(cls, items: Iterable[tuple[str, str | None]], *, split: str | None, name: str) -> "SeedLibrary":
+        from nmrlens.chem.mol import canonical_smiles, mol_formula, mol_inchikey, parse_smiles
+        from nmrlens.data.splits import split_of_block
+
+        if split is not None and split not in ("train", "val", "test"):
+            raise NmrLensError(f"split: got {split!r}, expected train, val, test or None")
+        by: dict[str, list[str]] = {}
+        skipped = 0
+        for smi, inchikey in items:
+            if split is not None and inchikey and len(inchikey) >= 14 and inchikey[:14].isalpha():
+                if split_of_block(inchikey[:14].upper()) != split:
+                    continue
+                inchikey = "checked"
+            try:
+                mol = parse_smiles(smi)
+                if split is not None and inchikey != "checked" and split_of_block(mol_inchikey(mol)[:14]) != split:
+                    continue
+                by.setdefault(mol_formula(mol), []).append(canonical_smiles(mol))
+            except (InvalidMoleculeError, ValueError):
+                skipped += 1
+        lib = cls(by, name=name)
+        lib.n_skipped = skipped
+        return lib
+
+    @classmethod
+    def from_path(cls, path: "str | Path", *, split: str | None = None) -> "SeedLibrary":
+        """Read a seed library: a molecule file (``.smi``, ``.sdf``, ``.jsonl[.gz]`` with a ``smiles``
+        and optionally an ``inchikey`` per line, e.g. the shared nmrshiftdb2 records) or a library
+        folder of ``nmrlens library build``. ``split``: see :meth:`from_smiles`.
+
+        Raises:
+            DataNotFoundError: when ``path`` does not exist.
+            FileFormatError: for an unknown file type or a malformed line.
+        """
+        from nmrlens.errors import DataNotFoundError, FileFormatError
+
+        p = Path(path)
+        if p.is_dir():
+            db = p / "library.sqlite"
+            if not db.is_file():
+                raise DataNotFoundError(f"--seed-library: {str(p)!r} holds no library.sqlite")
+            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            try:
+                rows = con.execute("SELECT smiles, inchikey FROM molecules ORDER BY id").fetchall()
+            finally:
+                con.close()
+            return cls._collect(((str(s), k) for s, k in rows), split=split, name=str(p))
+        if not p.is_file():
+            raise DataNotFoundError(f"--seed-library: {str(p)!r} does not exist (a molecule file or a library folder)")
+        low = p.name.lower()
+        if low.endswith((".jsonl", ".jsonl.gz")):
+            from nmrlens.data._files import iter_json_lines
+
+            def items() -> Iterator[tuple[str, str | None]]:
+                for rec in iter_json_lines(p):
+                    smi = rec.get("smiles")
+                    if isinstance(smi, str) and smi.strip():
+                        key = rec.get("inchikey") or rec.get("source_inchikey")
+                        yield smi, key if isinstance(key, str) else None
+
+            return cls._collect(items(), split=split, name=str(p))
+        if low.endswith((".smi", ".sdf")):
+            from nmrlens.library.build import read_molecules
+
+            return cls._collect(((m.smiles, None) for m in read_molecules(p)), split=split, name=str(p))
+        raise FileFormatError(f"--seed-library: cannot read {str(p)!r}; expected .smi, .sdf, .jsonl, .jsonl.gz "
+                              "or a library folder")
 
 
 class NeighbourSource:
@@ -189,7 +322,7 @@ def structure_search(seeds: Sequence[str], score: Callable[[Sequence[str]], Sequ
 
 
 def search_candidates(query: Any, config: str, seeds: Sequence[Any], budget: int, *, keep: int = 20,
-                      checkpoint: str | None = None, **options: Any) -> list[Any]:
+                      checkpoint: str | None = None, library_seeds: Sequence[str] = (), **options: Any) -> list[Any]:
     """Generator candidates refined by :func:`structure_search` (the ``search`` variant of generation).
 
     Args:
@@ -197,21 +330,24 @@ def search_candidates(query: Any, config: str, seeds: Sequence[Any], budget: int
         config: input configuration (C, H, CH, CF, HF, CHF; F is not used here: the moves keep each
             seed's formula).
         seeds: :class:`nmrlens.models.generate.Candidate` objects, best first (invalid ones are skipped).
-        budget: structures scored in all; keep: candidates returned; checkpoint: shift model.
+        budget: structures scored in all (the seeds included); keep: candidates returned; checkpoint: shift model.
+        library_seeds: further seed SMILES, e.g. :meth:`SeedLibrary.seeds` of the query's formula.
         options: passed to :func:`structure_search` (width, per_step, time_budget_s, seed, moves).
 
     Returns:
-        Up to ``keep`` Candidates by decreasing ssr (``scores["ssr"]``); a seed keeps its beam
-        ``logp`` and ``beam_rank``, a new structure has logp 0 and beam_rank -1 (not from the beam).
+        Up to ``keep`` Candidates by decreasing ssr (``scores["ssr"]``); a generator seed keeps its beam
+        ``logp`` and ``beam_rank``; any other structure (a library seed or one found by the search) has
+        logp 0 and beam_rank -1 (not from the beam).
     """
     from dataclasses import replace
 
     from nmrlens.models.generate import make_candidate
 
     valid = [c for c in seeds if c.smiles]
-    if not valid:
+    start = [c.smiles for c in valid] + [s for s in library_seeds if s]
+    if not start:
         return []
-    found = structure_search([c.smiles for c in valid], ssr_scorer(query, config, checkpoint), budget=budget, **options)
+    found = structure_search(start, ssr_scorer(query, config, checkpoint), budget=budget, **options)
     by_smiles = {c.smiles: c for c in valid}
     out = []
     for smi, v in found[:keep]:

@@ -56,3 +56,17 @@ def test_search_variant(ckpt: str) -> None:
     assert m["search_seconds_per_query"] > 0
     with pytest.raises(ConfigError, match="search-budget"):
         evaluate(DATA, checkpoint=ckpt, beam=5, which="all", search_budget=-1)
+
+
+def test_seed_library_only_lends_training_molecules(ckpt: str, tmp_path: Path) -> None:
+    lib = tmp_path / "seeds.smi"
+    # dimethyl ether (C2H6O, an ethanol isomer) is a train-split molecule, methyl 4-methylbenzoate a test-split one
+    lib.write_text("COC\nCOC(=O)c1ccc(C)cc1\n")
+    m = evaluate(DATA, checkpoint=ckpt, beam=5, which="all", search_budget=30, seed_library=lib)
+    assert m["seed_library_size"] == 1
+    assert 0.0 < m["seed_library_hit_fraction"] < 1.0  # the ethanol queries only
+    for cfg in ("CF", "HF", "CHF"):
+        assert m[f"gen.search.{cfg}.top10_topology"] == 1.0
+    assert "seed_library_size" not in evaluate(DATA, checkpoint=ckpt, beam=5, which="all", configs=None)
+    with pytest.raises(ConfigError, match="seed-library"):
+        evaluate(DATA, checkpoint=ckpt, beam=5, which="all", seed_library=lib)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from nmrlens.errors import NmrLensError
+from nmrlens.errors import DataNotFoundError, FileFormatError, InvalidMoleculeError, NmrLensError
 from nmrlens.pipeline import Elucidator, ListSource
-from nmrlens.pipeline.expand import NeighbourSource, structure_search
+from nmrlens.pipeline.expand import NeighbourSource, SeedLibrary, structure_search
 
 from .helpers import BENZYL_ACETATE, EXAMPLE_TXT, LookupPredictor
 
@@ -132,3 +132,66 @@ def test_structure_search_limits() -> None:
     for bad in ({"budget": 0}, {"width": 0}, {"per_step": 10**6}, {"budget": True}):
         with pytest.raises(NmrLensError):
             structure_search(["CCO"], score, **bad)  # type: ignore[arg-type]
+
+
+# methyl 4-methylbenzoate (C9H10O2) is a test-split molecule, o-cresol (C7H8O) a val-split one, the rest train
+_SEEDS = ["CCOC(=O)c1ccccc1", "CC(=O)OCc1ccccc1", "COC(=O)c1ccc(C)cc1", "Cc1ccccc1O", "Cc1ccc(O)cc1", "CCO", "OCC"]
+
+
+def test_seed_library_groups_known_structures_by_formula() -> None:
+    lib = SeedLibrary.from_smiles([*_SEEDS, "not a smiles"])
+    assert len(lib) == 6 and lib.n_formulas == 3 and lib.n_skipped == 1  # ethanol twice, once kept
+    assert lib.seeds("C9H10O2") == ["CCOC(=O)c1ccccc1", BENZYL_ACETATE, "COC(=O)c1ccc(C)cc1"]
+    assert lib.seeds("H10C9O2") == lib.seeds("C9H10O2") == lib.seeds("C9H10O2+")  # element order and charge ignored
+    assert lib.seeds("C9H10O2", limit=1) == ["CCOC(=O)c1ccccc1"] and lib.seeds("C5H12") == []
+    with pytest.raises(InvalidMoleculeError):
+        lib.seeds("Q2")
+    train = SeedLibrary.from_smiles(_SEEDS, split="train")
+    assert train.seeds("C9H10O2") == ["CCOC(=O)c1ccccc1", BENZYL_ACETATE] and train.seeds("C7H8O") == ["Cc1ccc(O)cc1"]
+    assert SeedLibrary.from_smiles(_SEEDS, split="test").seeds("C9H10O2") == ["COC(=O)c1ccc(C)cc1"]
+    with pytest.raises(NmrLensError, match="split"):
+        SeedLibrary.from_smiles(_SEEDS, split="holdout")
+
+
+def test_seed_library_files(tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    from nmrlens.library.store import LibraryRow, LibraryStore
+
+    smi = tmp_path / "m.smi"
+    smi.write_text("# known\n" + "\n".join(f"{s} name{i}" for i, s in enumerate(_SEEDS)) + "\n")
+    assert SeedLibrary.from_path(smi).seeds("C9H10O2") == SeedLibrary.from_smiles(_SEEDS).seeds("C9H10O2")
+    # JSON lines: the record's InChIKey decides the split (here a made-up test-split key on a train molecule)
+    jl = tmp_path / "m.jsonl"
+    jl.write_text("\n".join(json.dumps(r) for r in [
+        {"smiles": "CCOC(=O)c1ccccc1", "inchikey": "QSSJZLPUHJDYKF-UHFFFAOYSA-N"},
+        {"smiles": "CC(=O)OCc1ccccc1", "inchikey": "QUKGYYKBILRGFE-UHFFFAOYSA-N"}, {"smiles": "Cc1ccc(O)cc1"},
+        {"name": "no smiles"}]) + "\n")
+    assert SeedLibrary.from_path(jl).seeds("C9H10O2") == ["CCOC(=O)c1ccccc1", BENZYL_ACETATE]
+    assert SeedLibrary.from_path(jl, split="train").seeds("C9H10O2") == [BENZYL_ACETATE]
+    assert len(SeedLibrary.from_path(jl, split="train")) == 2
+    folder = tmp_path / "lib"
+    with LibraryStore(folder, create=True) as st:
+        st.add_chunk(0, 2, [LibraryRow(1, BENZYL_ACETATE, None, "C9H10O2", "QUKGYYKBILRGFE-UHFFFAOYSA-N", "QUKGYYKBILRGFE"),
+                            LibraryRow(2, "CCO", None, "C2H6O", "LFQSCWFLJHTTHZ-UHFFFAOYSA-N", "LFQSCWFLJHTTHZ")])
+    lib = SeedLibrary.from_path(folder)
+    assert lib.seeds("C9H10O2") == [BENZYL_ACETATE] and len(lib) == 2
+    with pytest.raises(DataNotFoundError, match="seed-library"):
+        SeedLibrary.from_path(tmp_path / "missing.smi")
+    with pytest.raises(DataNotFoundError, match="library.sqlite"):
+        SeedLibrary.from_path(tmp_path)
+    (tmp_path / "m.csv").write_text("smiles\nCCO\n")
+    with pytest.raises(FileFormatError, match="seed-library"):
+        SeedLibrary.from_path(tmp_path / "m.csv")
+
+
+def test_library_seeds_start_a_search_where_the_generator_has_none() -> None:
+    from nmrlens import io
+    from nmrlens.pipeline.expand import search_candidates
+
+    query = io.read_query(EXAMPLE_TXT).with_(formula="C9H10O2")
+    assert search_candidates(query, "CF", [], 50) == []  # nothing to start from
+    got = search_candidates(query, "CF", [], 120, keep=5, library_seeds=["COC(=O)c1ccc(C)cc1"], per_step=40)
+    assert got and got[0].smiles == BENZYL_ACETATE  # methyl 4-methylbenzoate -> benzyl acetate by the moves
+    assert all(c.beam_rank == -1 and c.logp == 0.0 for c in got)
+    assert [c.scores["ssr"] for c in got] == sorted((c.scores["ssr"] for c in got), reverse=True)
