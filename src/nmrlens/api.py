@@ -251,17 +251,18 @@ __all__ += ["elucidator", "elucidate"]
 
 @functools.lru_cache(maxsize=4)
 def elucidator(library: str | None = None, *, invert: bool = False, checkpoint: str | None = None,
-               expand: bool = True) -> Any:
+               expand: bool = True, seed_library: str | None = None) -> Any:
     """The elucidation pipeline with the installed components (cached per process; see
     :meth:`nmrlens.pipeline.Elucidator.default`)."""
     from nmrlens.pipeline import Elucidator
 
-    return Elucidator.default(library=library, invert=invert, checkpoint=checkpoint, expand=expand)
+    return Elucidator.default(library=library, invert=invert, checkpoint=checkpoint, expand=expand,
+                              seed_library=seed_library)
 
 
 def elucidate(query: Any, *, formula: str | None = None, library: str | None = None, k: int = 10,
               beam: int | None = None, invert: bool = False, checkpoint: str | None = None,
-              expand: bool = True) -> Any:
+              expand: bool = True, seed_library: str | Path | None = None) -> Any:
     """Rank candidate structures for a spectrum: library hits and de novo candidates, scored with
     predicted spectra, the top ones assigned (atom <-> peak).
 
@@ -274,12 +275,15 @@ def elucidate(query: Any, *, formula: str | None = None, library: str | None = N
         invert: also propose structures with the reversible network (13C only).
         checkpoint: shift-model checkpoint (default: the shipped one).
         expand: add formula-preserving neighbours of the best de novo candidates.
+        seed_library: known structures (``.smi``, ``.sdf``, ``.jsonl[.gz]``, library folder) whose
+            molecules of the formula join as starting points of the expansion (origin ``seed``).
 
     Returns:
         :class:`nmrlens.pipeline.ElucidationResult` (``.candidates`` best first, ``.to_dict()``).
     """
     return elucidator(None if library is None else str(library), invert=invert, checkpoint=checkpoint,
-                      expand=expand).run(query, formula=formula, k=k, beam=beam)
+                      expand=expand, seed_library=None if seed_library is None else str(seed_library)
+                      ).run(query, formula=formula, k=k, beam=beam)
 
 
 @functools.lru_cache(maxsize=2)

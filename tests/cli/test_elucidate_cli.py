@@ -69,3 +69,17 @@ def test_bad_query_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 def test_serve_rejects_bad_port(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--port", "0"]) == 2
     assert "--port" in capsys.readouterr().err
+
+
+def test_seed_library_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seeds = tmp_path / "known.smi"
+    seeds.write_text("CCOC(=O)c1ccccc1 ethyl benzoate\nCCO ethanol\n")
+    assert main(["elucidate", str(EXAMPLE), "--formula", "C9H10O2", "--no-generate", "--seed-library", str(seeds),
+                 "--json", "-k", "5"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["components"]["seed"].startswith("used (2 molecules")
+    # ethyl benzoate is a seed; its neighbour benzyl acetate (the answer) comes from the expansion
+    assert out["candidates"][0]["smiles"] == "CC(=O)OCc1ccccc1" and out["candidates"][0]["origins"] == ["expand"]
+    assert "seed" in {o for c in out["candidates"] for o in c["origins"]}
+    assert main(["elucidate", str(EXAMPLE), "--no-generate", "--seed-library", str(tmp_path / "none.smi")]) == 2
+    assert "seed-library" in capsys.readouterr().err

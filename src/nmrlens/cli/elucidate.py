@@ -23,6 +23,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("query", help="spectrum file, literature text, or '-' for standard input")
     p.add_argument("--formula", help="molecular formula, e.g. C9H10O2 (candidates of other formulas are removed)")
     p.add_argument("--library", help="library folder or spectra file to search")
+    p.add_argument("--seed-library", metavar="PATH",
+                   help="known structures (.smi, .sdf, .jsonl[.gz], library folder) whose molecules of the formula "
+                   "are scored and expanded like de novo candidates (origin 'seed')")
     p.add_argument("--beam", type=int, help="beam width of the generator (1..64, default 10)")
     p.add_argument("-k", type=int, default=10, help="number of candidates shown (1..100, default 10)")
     p.add_argument("--assign-top", type=int, default=3, help="assign the N best candidates (default 3)")
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         query = load_query(args.query, fmt=args.fmt)
     el = Elucidator.default(library=args.library, generate=not args.no_generate, invert=args.invert,
                             expand=not args.no_expand, generate_checkpoint=args.generate_checkpoint,
-                            checkpoint=args.checkpoint, assign_top=args.assign_top)
+                            checkpoint=args.checkpoint, assign_top=args.assign_top, seed_library=args.seed_library)
     result = el.run(query, formula=args.formula, k=args.k, beam=args.beam)
     if args.json:
         sys.stdout.write(json.dumps(result.to_dict(spectra=False), indent=2, allow_nan=False) + "\n")

@@ -40,8 +40,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--search-budget", type=int, default=None, metavar="N",
                    help="generation: also score the structure-search variant, N structures per query with a formula")
     p.add_argument("--seed-library", default=None, metavar="PATH",
-                   help="generation with --search-budget: its training-split molecules (.smi, .sdf, .jsonl[.gz], library "
-                   "folder) of each query's formula also seed the structure search")
+                   help="generation (with --search-budget) and elucidate: the training-split molecules of this file "
+                   "(.smi, .sdf, .jsonl[.gz], library folder) of each query's formula seed the structure search")
     p.set_defaults(func=run)
 
 

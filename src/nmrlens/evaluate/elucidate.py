@@ -17,6 +17,11 @@ Metrics: ``elucidate.top1``, ``.top5``, ``.top10``, ``.top1_topology``, ``.top5_
 ``.top10_topology`` (fractions of the scored records), ``.parse_failures`` (count), ``.n`` (scored
 records), ``.seconds_per_query`` (mean), ``.median_seconds_per_query``, ``.no_candidate`` (fraction
 with an empty list), ``.components`` (what was available).
+
+``seed_library`` (``--seed-library FILE``): known structures whose molecules of the query's formula join
+the pipeline as starting points of its expansion (:class:`nmrlens.pipeline.expand.SeedSource`); only
+the file's **training-split** molecules are used (InChIKey block), so no held-out molecule can be one;
+``elucidate.seed_library_size`` is reported.
 """
 
 from __future__ import annotations
@@ -126,7 +131,7 @@ def _formula(rec: Mapping[str, Any]) -> str | None:
 def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint: str | None = None,
              library: str | None = None, beam: int | None = None, k: int = 10, split: str = "held_out",
              generate: bool = True, invert: bool = False, elucidator: Any = None,
-             generate_checkpoint: str | None = None) -> dict[str, Any]:
+             generate_checkpoint: str | None = None, seed_library: str | None = None) -> dict[str, Any]:
     """Run elucidate on the selected records and return flat metrics (see the module docstring).
 
     Args:
@@ -138,6 +143,7 @@ def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint:
         split: "held_out" (default), "val" or "test".
         generate_checkpoint: generation-model checkpoint (default: the shipped one).
         elucidator: a ready pipeline (overrides checkpoint/library/generate/invert; for tests).
+        seed_library: known structures seeding the expansion (training-split molecules only).
     """
     from nmrlens.chem.mol import mol_inchikey, parse_smiles
     from nmrlens.pipeline import Elucidator
@@ -152,8 +158,14 @@ def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint:
         # every query gives its formula, so only library entries of those formulas can be candidates
         formulas = [f for f in (_formula(r) for r in recs) if f]
         lib = LibrarySource.from_path(library, formulas=formulas)
+    seeds = None
+    if seed_library is not None and elucidator is None:
+        from nmrlens.pipeline.expand import SeedLibrary
+
+        seeds = SeedLibrary.from_path(seed_library, split="train")
     el = elucidator or Elucidator.default(library=lib, generate=generate, invert=invert, checkpoint=checkpoint,
-                                          assign_top=0, pool=max(50, k), generate_checkpoint=generate_checkpoint)
+                                          assign_top=0, pool=max(50, k), generate_checkpoint=generate_checkpoint,
+                                          seed_library=seeds)
     hits = {f"top{n}{t}": 0 for n in (1, 5, 10) for t in ("", "_topology")}
     n = failures = empty = 0
     times: list[float] = []
@@ -189,5 +201,7 @@ def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint:
     out["elucidate.no_candidate"] = empty / n if n else None
     out["elucidate.split"] = split
     out["elucidate.library"] = str(library) if library else None
+    if seeds is not None:
+        out["elucidate.seed_library_size"] = len(seeds)
     out["elucidate.components"] = "; ".join(f"{k2}: {v}" for k2, v in el.components.items())
     return out

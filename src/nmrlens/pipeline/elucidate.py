@@ -203,7 +203,7 @@ class Elucidator:
     def default(cls, *, library: Any = None, generate: bool = True, invert: bool = False, beam: int = 10,
                 checkpoint: str | None = None, embedding: bool = True, weights: FusionWeights | None = None,
                 pool: int = 50, assign_top: int = 3, library_required: bool = True,
-                generate_checkpoint: str | None = None, expand: bool = True) -> "Elucidator":
+                generate_checkpoint: str | None = None, expand: bool = True, seed_library: Any = None) -> "Elucidator":
         """Build the pipeline from the installed components (feature detection by import).
 
         Args:
@@ -219,6 +219,10 @@ class Elucidator:
                 :class:`~nmrlens.pipeline.expand.NeighbourSource`).
             library_required: raise when ``library`` cannot be opened (else it is reported as
                 "not available" and the pipeline runs without it, as the web service does).
+            seed_library: known structures whose molecules of the query's formula join as starting
+                points (origin ``seed``, expanded like de novo candidates): a
+                :class:`~nmrlens.pipeline.expand.SeedLibrary` or a path (``.smi``, ``.sdf``,
+                ``.jsonl[.gz]``, library folder).
         """
         comps: dict[str, str] = {}
         sources: list[CandidateSource] = []
@@ -237,6 +241,14 @@ class Elucidator:
             (generate, "generate", lambda: GeneratorSource.create(beam=beam, checkpoint=generate_checkpoint)),
             (invert, "invert", lambda: InvertSource.create()),
         )
+        if seed_library is not None:
+            from nmrlens.pipeline.expand import SeedSource
+
+            seeds = SeedSource(seed_library)
+            sources.append(seeds)
+            comps["seed"] = f"used ({len(seeds.library)} molecules of {seeds.library.n_formulas} formulas)"
+        else:
+            comps["seed"] = "not used: no seed library given"
         for flag, name, make in makers:
             if not flag:
                 comps[name] = "not used: switched off" if name == "generate" else "not used: off by default (--invert)"

@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from nmrlens.chem.isomers import DEFAULT_MOVES, MAX_NEIGHBOURS, MOVES, iter_neighbours, neighbours
 from nmrlens.errors import InvalidMoleculeError, NmrLensError
 
-__all__ = ["NeighbourSource", "SeedLibrary", "structure_search", "ssr_scorer", "search_candidates", "MAX_SEARCH_BUDGET",
+__all__ = ["NeighbourSource", "SeedLibrary", "SeedSource", "structure_search", "ssr_scorer", "search_candidates", "MAX_SEARCH_BUDGET",
            "MAX_LIBRARY_SEEDS"]
 
 logger = logging.getLogger(__name__)
@@ -222,6 +222,40 @@ class NeighbourSource:
                     out.append(make_candidate(smi, self.name))
                 except InvalidMoleculeError:
                     continue
+        return out
+
+
+class SeedSource:
+    """A candidate source of :class:`nmrlens.pipeline.Elucidator`: the seed library's molecules of the
+    query's formula (origin ``"seed"``). Unlike library entries they are starting points, not answers
+    with a reference spectrum: they are scored by their predicted spectra and the expansion stage
+    expands the best of them like de novo candidates. Without a formula there are no seeds.
+
+    Args:
+        library: a :class:`SeedLibrary` or a path for :meth:`SeedLibrary.from_path`.
+        limit: most seeds per query.
+    """
+
+    name = "seed"
+
+    def __init__(self, library: "SeedLibrary | str | Path", limit: int = MAX_LIBRARY_SEEDS) -> None:
+        self.library = library if isinstance(library, SeedLibrary) else SeedLibrary.from_path(library)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise NmrLensError(f"limit: got {limit!r}, expected a whole number in 1..10000")
+        self.limit = limit
+
+    def candidates(self, query: Any, *, formula: str | None, k: int, **options: Any) -> list[Any]:
+        """Up to ``limit`` seeds of ``formula`` as candidates (``k`` is not used: the pipeline ranks them)."""
+        from nmrlens.pipeline.candidates import make_candidate
+
+        if not formula:
+            return []
+        out = []
+        for smi in self.library.seeds(formula, self.limit):
+            try:
+                out.append(make_candidate(smi, self.name))
+            except InvalidMoleculeError:
+                continue
         return out
 
 

@@ -78,3 +78,21 @@ def test_registered_and_split_checked(tmp_path: Path) -> None:
     assert TASKS["elucidate"] == "nmrlens.evaluate.elucidate:evaluate"
     with pytest.raises(NmrLensError, match="split"):
         ev.evaluate(tmp_path / "x.jsonl", split="everything")
+
+
+def test_seed_library_keeps_training_molecules_only(tmp_path: Path, pipeline: Elucidator,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ev, "_in_split", lambda rec, split: True)
+    got: dict = {}
+
+    def default(**kw: object) -> Elucidator:
+        got.update(kw)
+        return pipeline
+
+    monkeypatch.setattr(Elucidator, "default", staticmethod(default))
+    data = _write(tmp_path / "lit.jsonl.gz", [_lit(BENZYL_ACETATE, "QUKGYYKBILRGFE-UHFFFAOYSA-N")])
+    seeds = tmp_path / "seeds.smi"
+    seeds.write_text("CCOC(=O)c1ccccc1\nCOC(=O)c1ccc(C)cc1\n")  # a train-split and a test-split molecule
+    m = ev.evaluate(data, seed_library=str(seeds))
+    assert m["elucidate.seed_library_size"] == 1 and m["elucidate.n"] == 1
+    assert got["seed_library"].seeds("C9H10O2") == ["CCOC(=O)c1ccccc1"]

@@ -195,3 +195,19 @@ def test_library_seeds_start_a_search_where_the_generator_has_none() -> None:
     assert got and got[0].smiles == BENZYL_ACETATE  # methyl 4-methylbenzoate -> benzyl acetate by the moves
     assert all(c.beam_rank == -1 and c.logp == 0.0 for c in got)
     assert [c.scores["ssr"] for c in got] == sorted((c.scores["ssr"] for c in got), reverse=True)
+
+
+def test_seed_source_starts_the_expansion() -> None:
+    from nmrlens.pipeline.expand import SeedSource
+
+    src = SeedSource(SeedLibrary.from_smiles(["COc1ccc(C(C)=O)cc1", "CCO"]))
+    assert src.candidates(None, formula=None, k=5) == []  # seeds are chosen by formula
+    got = src.candidates(None, formula="C9H10O2", k=5)
+    assert [c.smiles for c in got] == ["COc1ccc(C(C)=O)cc1"] and got[0].origins == ("seed",)
+    chain = _Chain(rounds=3)
+    res = Elucidator([src], predictor=LookupPredictor(), expander=chain).run(  # type: ignore[arg-type]
+        EXAMPLE_TXT.read_text(), formula="C9H10O2")
+    # a seed is a starting point, not a known answer: it is expanded like a de novo candidate
+    assert chain.calls[0] == ["COc1ccc(C(C)=O)cc1"] and res.candidates[0].smiles == BENZYL_ACETATE
+    with pytest.raises(NmrLensError, match="limit"):
+        SeedSource(SeedLibrary.from_smiles(["CCO"]), limit=0)
