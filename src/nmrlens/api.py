@@ -251,18 +251,18 @@ __all__ += ["elucidator", "elucidate"]
 
 @functools.lru_cache(maxsize=4)
 def elucidator(library: str | None = None, *, invert: bool = False, checkpoint: str | None = None,
-               expand: bool = True, seed_library: str | None = None) -> Any:
+               expand: bool = True, seed_library: str | None = None, search: int = 0) -> Any:
     """The elucidation pipeline with the installed components (cached per process; see
     :meth:`nmrlens.pipeline.Elucidator.default`)."""
     from nmrlens.pipeline import Elucidator
 
     return Elucidator.default(library=library, invert=invert, checkpoint=checkpoint, expand=expand,
-                              seed_library=seed_library)
+                              seed_library=seed_library, search=search)
 
 
 def elucidate(query: Any, *, formula: str | None = None, library: str | None = None, k: int = 10,
               beam: int | None = None, invert: bool = False, checkpoint: str | None = None,
-              expand: bool = True, seed_library: str | Path | None = None) -> Any:
+              expand: bool = True, seed_library: str | Path | None = None, search: int = 0) -> Any:
     """Rank candidate structures for a spectrum: library hits and de novo candidates, scored with
     predicted spectra, the top ones assigned (atom <-> peak).
 
@@ -277,13 +277,14 @@ def elucidate(query: Any, *, formula: str | None = None, library: str | None = N
         expand: add formula-preserving neighbours of the best de novo candidates.
         seed_library: known structures (``.smi``, ``.sdf``, ``.jsonl[.gz]``, library folder) whose
             molecules of the formula join as starting points of the expansion (origin ``seed``).
+        search: N > 0: the expansion is one structure search of N structures (``SearchExpander``).
 
     Returns:
         :class:`nmrlens.pipeline.ElucidationResult` (``.candidates`` best first, ``.to_dict()``).
     """
     return elucidator(None if library is None else str(library), invert=invert, checkpoint=checkpoint,
-                      expand=expand, seed_library=None if seed_library is None else str(seed_library)
-                      ).run(query, formula=formula, k=k, beam=beam)
+                      expand=expand, seed_library=None if seed_library is None else str(seed_library),
+                      search=search).run(query, formula=formula, k=k, beam=beam)
 
 
 @functools.lru_cache(maxsize=2)

@@ -83,3 +83,13 @@ def test_seed_library_option(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "seed" in {o for c in out["candidates"] for o in c["origins"]}
     assert main(["elucidate", str(EXAMPLE), "--no-generate", "--seed-library", str(tmp_path / "none.smi")]) == 2
     assert "seed-library" in capsys.readouterr().err
+
+
+def test_search_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["elucidate", str(EXAMPLE), "--formula", "C9H10O2", "--library", str(LIBRARY), "--no-generate",
+                 "--search", "50", "--json", "-k", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["components"]["expand"].startswith("used (structure search: 50 structures")
+    assert out["candidates"][0]["smiles"] == "CC(=O)OCc1ccccc1"
+    assert main(["elucidate", str(EXAMPLE), "--no-generate", "--search", "-3"]) == 2
+    assert "budget" in capsys.readouterr().err

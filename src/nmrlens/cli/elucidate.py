@@ -34,6 +34,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--no-generate", action="store_true", help="do not use de novo generation")
     p.add_argument("--no-expand", action="store_true",
                    help="do not add formula-preserving neighbours of the best de novo candidates")
+    p.add_argument("--search", type=int, default=0, metavar="N",
+                   help="second stage as one structure search of N structures (e.g. 600) instead of 3 greedy rounds "
+                   "of neighbours (default 0)")
     p.add_argument("--checkpoint", help="shift-model checkpoint (default: the shipped one)")
     p.add_argument("--generate-checkpoint", help="generation-model checkpoint (default: the shipped one)")
     p.add_argument("--report", type=Path, help="write an HTML report (structures, overlays, assignments)")
@@ -60,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
         query = load_query(args.query, fmt=args.fmt)
     el = Elucidator.default(library=args.library, generate=not args.no_generate, invert=args.invert,
                             expand=not args.no_expand, generate_checkpoint=args.generate_checkpoint,
-                            checkpoint=args.checkpoint, assign_top=args.assign_top, seed_library=args.seed_library)
+                            checkpoint=args.checkpoint, assign_top=args.assign_top, seed_library=args.seed_library,
+                            search=args.search)
     result = el.run(query, formula=args.formula, k=args.k, beam=args.beam)
     if args.json:
         sys.stdout.write(json.dumps(result.to_dict(spectra=False), indent=2, allow_nan=False) + "\n")

@@ -131,7 +131,8 @@ def _formula(rec: Mapping[str, Any]) -> str | None:
 def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint: str | None = None,
              library: str | None = None, beam: int | None = None, k: int = 10, split: str = "held_out",
              generate: bool = True, invert: bool = False, elucidator: Any = None,
-             generate_checkpoint: str | None = None, seed_library: str | None = None) -> dict[str, Any]:
+             generate_checkpoint: str | None = None, seed_library: str | None = None,
+             search_budget: int = 0) -> dict[str, Any]:
     """Run elucidate on the selected records and return flat metrics (see the module docstring).
 
     Args:
@@ -144,6 +145,7 @@ def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint:
         generate_checkpoint: generation-model checkpoint (default: the shipped one).
         elucidator: a ready pipeline (overrides checkpoint/library/generate/invert; for tests).
         seed_library: known structures seeding the expansion (training-split molecules only).
+        search_budget: N > 0: the expansion is one structure search of N structures.
     """
     from nmrlens.chem.mol import mol_inchikey, parse_smiles
     from nmrlens.pipeline import Elucidator
@@ -165,7 +167,7 @@ def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint:
         seeds = SeedLibrary.from_path(seed_library, split="train")
     el = elucidator or Elucidator.default(library=lib, generate=generate, invert=invert, checkpoint=checkpoint,
                                           assign_top=0, pool=max(50, k), generate_checkpoint=generate_checkpoint,
-                                          seed_library=seeds)
+                                          seed_library=seeds, search=search_budget)
     hits = {f"top{n}{t}": 0 for n in (1, 5, 10) for t in ("", "_topology")}
     n = failures = empty = 0
     times: list[float] = []
@@ -203,5 +205,6 @@ def evaluate(data: Path, *, limit: int | None = None, seed: int = 0, checkpoint:
     out["elucidate.library"] = str(library) if library else None
     if seeds is not None:
         out["elucidate.seed_library_size"] = len(seeds)
+    out["elucidate.search_budget"] = search_budget
     out["elucidate.components"] = "; ".join(f"{k2}: {v}" for k2, v in el.components.items())
     return out

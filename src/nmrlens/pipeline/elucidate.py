@@ -178,8 +178,9 @@ class Elucidator:
         pool: candidates asked from each source.
         assign_top: how many of the top candidates get an assignment.
         expander: a second-stage source (``expand(smiles best first) -> candidates``, e.g.
-            :class:`~nmrlens.pipeline.expand.NeighbourSource`) run on the first ranking; its
-            candidates are scored and ranked with the others. None: no second stage.
+            :class:`~nmrlens.pipeline.expand.NeighbourSource`; ``expand(smiles, query=q)`` when it has
+            ``needs_query``, e.g. :class:`~nmrlens.pipeline.expand.SearchExpander`) run on the first
+            ranking; its candidates are scored and ranked with the others. None: no second stage.
     """
 
     def __init__(self, sources: Sequence[CandidateSource], *, predictor: SpectrumPredictor | None = None,
@@ -203,7 +204,8 @@ class Elucidator:
     def default(cls, *, library: Any = None, generate: bool = True, invert: bool = False, beam: int = 10,
                 checkpoint: str | None = None, embedding: bool = True, weights: FusionWeights | None = None,
                 pool: int = 50, assign_top: int = 3, library_required: bool = True,
-                generate_checkpoint: str | None = None, expand: bool = True, seed_library: Any = None) -> "Elucidator":
+                generate_checkpoint: str | None = None, expand: bool = True, seed_library: Any = None,
+                search: int = 0) -> "Elucidator":
         """Build the pipeline from the installed components (feature detection by import).
 
         Args:
@@ -219,6 +221,8 @@ class Elucidator:
                 :class:`~nmrlens.pipeline.expand.NeighbourSource`).
             library_required: raise when ``library`` cannot be opened (else it is reported as
                 "not available" and the pipeline runs without it, as the web service does).
+            search: with ``expand``, N > 0 makes the second stage one structure search of N structures
+                (:class:`~nmrlens.pipeline.expand.SearchExpander`) instead of greedy rounds of neighbours.
             seed_library: known structures whose molecules of the query's formula join as starting
                 points (origin ``seed``, expanded like de novo candidates): a
                 :class:`~nmrlens.pipeline.expand.SeedLibrary` or a path (``.smi``, ``.sdf``,
@@ -278,7 +282,13 @@ class Elucidator:
             assigner = ShiftMatchAssigner()
             comps["assign"] = f"not available: {exc}; peaks assigned by matching predicted shifts"
         expander = None
-        if expand:
+        if expand and search:
+            from nmrlens.pipeline.expand import SearchExpander
+
+            expander = SearchExpander(budget=search, checkpoint=checkpoint)
+            comps["expand"] = (f"used (structure search: {expander.budget} structures from the best "
+                               f"{expander.seeds} candidates)")
+        elif expand:
             from nmrlens.pipeline.expand import NeighbourSource
 
             # 3 rounds: val-split nmrshiftdb2 de novo top-1 1/40 with one round, 2/40 with 3 or 6
@@ -367,7 +377,9 @@ class Elucidator:
                 break
             expanded.update(seeds)
             try:
-                extra = [c for c in self.expander.expand(seeds)
+                found = (self.expander.expand(seeds, query=q) if getattr(self.expander, "needs_query", False)
+                         else self.expander.expand(seeds))
+                extra = [c for c in found
                          if c.inchikey not in known and (form is None or formula_matches(c.formula, form))]
             except NmrLensError as exc:
                 warnings.append(f"{getattr(self.expander, 'name', 'expand')}: {exc}")

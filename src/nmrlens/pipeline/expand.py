@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from nmrlens.chem.isomers import DEFAULT_MOVES, MAX_NEIGHBOURS, MOVES, iter_neighbours, neighbours
 from nmrlens.errors import InvalidMoleculeError, NmrLensError
 
-__all__ = ["NeighbourSource", "SeedLibrary", "SeedSource", "structure_search", "ssr_scorer", "search_candidates", "MAX_SEARCH_BUDGET",
+__all__ = ["NeighbourSource", "SearchExpander", "SeedLibrary", "SeedSource", "structure_search", "ssr_scorer", "search_candidates", "MAX_SEARCH_BUDGET",
            "MAX_LIBRARY_SEEDS"]
 
 logger = logging.getLogger(__name__)
@@ -222,6 +222,63 @@ class NeighbourSource:
                     out.append(make_candidate(smi, self.name))
                 except InvalidMoleculeError:
                     continue
+        return out
+
+
+class SearchExpander:
+    """The second stage of :class:`nmrlens.pipeline.Elucidator` as one :func:`structure_search` (instead of
+    the greedy rounds of :class:`NeighbourSource`): from the best ``seeds`` candidates (not library
+    entries), ``budget`` structures are scored by their predicted-spectrum similarity with the query
+    (ssr); the ``keep`` best new ones join the pool (origin ``"expand"``) and are scored by the pipeline
+    like every other candidate.
+
+    Args:
+        budget: structures scored by the search (1..:data:`MAX_SEARCH_BUDGET`).
+        seeds: best candidates the search starts from; keep: new structures handed back.
+        time_budget_s: stop the search after this many seconds (None: only the budget limits).
+        moves: moves of :func:`nmrlens.chem.isomers.neighbours`; checkpoint: shift model of the ssr score.
+    """
+
+    name = "expand"
+    rounds = 1
+    needs_query = True
+
+    def __init__(self, budget: int = 600, seeds: int = 10, keep: int = 30, time_budget_s: float | None = None,
+                 moves: Sequence[str] = DEFAULT_MOVES, checkpoint: str | None = None) -> None:
+        for name, v, hi in (("budget", budget, MAX_SEARCH_BUDGET), ("seeds", seeds, 50), ("keep", keep, 1000)):
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
+                raise NmrLensError(f"{name}: got {v!r}, expected a whole number in 1..{hi}")
+        unknown = [m for m in moves if m not in MOVES]
+        if unknown or not moves:
+            raise NmrLensError(f"moves: got {list(moves)!r}, expected a non-empty subset of {', '.join(MOVES)}")
+        self.budget, self.seeds, self.keep = budget, seeds, keep
+        self.time_budget_s = None if time_budget_s is None else float(time_budget_s)
+        self.moves = tuple(moves)
+        self.checkpoint = checkpoint
+
+    def expand(self, smiles: Sequence[str], query: Any = None) -> list[Any]:
+        """The ``keep`` best new structures found from ``smiles`` (best first) for ``query``.
+
+        Raises:
+            NmrLensError: without a query (the search is scored with its spectra).
+        """
+        from nmrlens.pipeline.candidates import make_candidate
+
+        if query is None:
+            raise NmrLensError("expand: the structure search needs the query's spectra")
+        found = structure_search(list(smiles), ssr_scorer(query, None, self.checkpoint), budget=self.budget,
+                                 time_budget_s=self.time_budget_s, moves=self.moves)
+        seen = set(smiles)
+        out = []
+        for smi, _ in found:
+            if len(out) >= self.keep:
+                break
+            if smi in seen:
+                continue
+            try:
+                out.append(make_candidate(smi, self.name))
+            except InvalidMoleculeError:
+                continue
         return out
 
 

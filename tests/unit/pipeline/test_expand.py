@@ -211,3 +211,20 @@ def test_seed_source_starts_the_expansion() -> None:
     assert chain.calls[0] == ["COc1ccc(C(C)=O)cc1"] and res.candidates[0].smiles == BENZYL_ACETATE
     with pytest.raises(NmrLensError, match="limit"):
         SeedSource(SeedLibrary.from_smiles(["CCO"]), limit=0)
+
+
+def test_search_expander_as_the_second_stage() -> None:
+    from nmrlens.pipeline.expand import SearchExpander
+
+    # methyl 4-methylbenzoate is several moves from benzyl acetate: one structure search walks there
+    start = [ListSource(["COC(=O)c1ccc(C)cc1"], name="generate")]
+    search = SearchExpander(budget=150, keep=20)
+    res = Elucidator(start, predictor=LookupPredictor(), expander=search).run(  # type: ignore[arg-type]
+        EXAMPLE_TXT.read_text(), formula="C9H10O2")
+    assert res.candidates[0].smiles == BENZYL_ACETATE and res.candidates[0].origins == ("expand",)
+    assert res.n_proposed <= 1 + 20
+    with pytest.raises(NmrLensError, match="query"):
+        search.expand(["CCO"])
+    for bad in ({"budget": 0}, {"seeds": 0}, {"keep": True}, {"moves": ("teleport",)}):
+        with pytest.raises(NmrLensError):
+            SearchExpander(**bad)  # type: ignore[arg-type]
