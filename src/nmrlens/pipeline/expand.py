@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-import sqlite3
 import math
+import sqlite3
 import time
 import zlib
 from pathlib import Path
@@ -44,12 +44,40 @@ MAX_SEARCH_BUDGET = 100_000
 MAX_LIBRARY_SEEDS = 200
 
 
-def _formula_key(formula: str) -> tuple[tuple[str, int], ...]:
-    """Element counts of a formula as a hashable key (the net charge is ignored)."""
-    from nmrlens.chem.formula import parse_formula_charge
+def _formula_key(formula: str) -> str:
+    """The Hill spelling of a formula's element counts (the net charge is ignored)."""
+    from nmrlens.chem.formula import format_formula, parse_formula_charge
 
-    counts, _ = parse_formula_charge(formula)
-    return tuple(sorted((el, n) for el, n in counts.items() if n))
+    return format_formula(parse_formula_charge(formula)[0])
+
+
+def _check_whole(*bounds: tuple[str, Any, int]) -> None:
+    """Raise NmrLensError naming the first (name, value, upper bound) whose value is not a whole number in 1..bound."""
+    for name, v, hi in bounds:
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
+            raise NmrLensError(f"{name}: got {v!r}, expected a whole number in 1..{hi}")
+
+
+def _check_moves(moves: Sequence[str]) -> tuple[str, ...]:
+    """``moves`` as a tuple, or NmrLensError when it is empty or names an unknown move."""
+    if not moves or any(m not in MOVES for m in moves):
+        raise NmrLensError(f"moves: got {list(moves)!r}, expected a non-empty subset of {', '.join(MOVES)}")
+    return tuple(moves)
+
+
+def _as_candidates(smiles: Iterable[str], origin: str, limit: int | None = None) -> list[Any]:
+    """Pipeline candidates (origin ``origin``) of up to ``limit`` of ``smiles``; unreadable ones are skipped."""
+    from nmrlens.pipeline.candidates import make_candidate
+
+    out: list[Any] = []
+    for smi in smiles:
+        if limit is not None and len(out) >= limit:
+            break
+        try:
+            out.append(make_candidate(smi, origin))
+        except InvalidMoleculeError:
+            continue
+    return out
 
 
 class SeedLibrary:
@@ -65,7 +93,7 @@ class SeedLibrary:
     """
 
     def __init__(self, smiles_by_formula: Mapping[str, Sequence[str]], name: str = "seeds") -> None:
-        self._by: dict[tuple[tuple[str, int], ...], list[str]] = {}
+        self._by: dict[str, list[str]] = {}
         for formula, smiles in smiles_by_formula.items():
             self._by.setdefault(_formula_key(formula), []).extend(smiles)
         self._by = {k: list(dict.fromkeys(v)) for k, v in self._by.items()}
@@ -107,13 +135,13 @@ class SeedLibrary:
         by: dict[str, list[str]] = {}
         skipped = 0
         for smi, inchikey in items:
-            if split is not None and inchikey and len(inchikey) >= 14 and inchikey[:14].isalpha():
-                if split_of_block(inchikey[:14].upper()) != split:
-                    continue
-                inchikey = "checked"
+            # the given InChIKey's block decides the split; without one, the molecule's own key does
+            block = inchikey[:14].upper() if inchikey and len(inchikey) >= 14 and inchikey[:14].isalpha() else None
+            if split is not None and block is not None and split_of_block(block) != split:
+                continue
             try:
                 mol = parse_smiles(smi)
-                if split is not None and inchikey != "checked" and split_of_block(mol_inchikey(mol)[:14]) != split:
+                if split is not None and block is None and split_of_block(mol_inchikey(mol)[:14]) != split:
                     continue
                 by.setdefault(mol_formula(mol), []).append(canonical_smiles(mol))
             except (InvalidMoleculeError, ValueError):
@@ -194,9 +222,7 @@ class NeighbourSource:
             raise NmrLensError(f"per_seed: got {per_seed!r}, expected 1..{MAX_NEIGHBOURS}")
         if not 1 <= int(rounds) <= 20:
             raise NmrLensError(f"rounds: got {rounds!r}, expected 1..20")
-        unknown = [m for m in moves if m not in MOVES]
-        if unknown or not moves:
-            raise NmrLensError(f"moves: got {list(moves)!r}, expected a non-empty subset of {', '.join(MOVES)}")
+        moves = _check_moves(moves)
         self.seeds = int(seeds)
         self.per_seed = int(per_seed)
         self.rounds = int(rounds)
@@ -245,15 +271,10 @@ class SearchExpander:
 
     def __init__(self, budget: int = 600, seeds: int = 10, keep: int = 30, time_budget_s: float | None = None,
                  moves: Sequence[str] = DEFAULT_MOVES, checkpoint: str | None = None) -> None:
-        for name, v, hi in (("budget", budget, MAX_SEARCH_BUDGET), ("seeds", seeds, 50), ("keep", keep, 1000)):
-            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
-                raise NmrLensError(f"{name}: got {v!r}, expected a whole number in 1..{hi}")
-        unknown = [m for m in moves if m not in MOVES]
-        if unknown or not moves:
-            raise NmrLensError(f"moves: got {list(moves)!r}, expected a non-empty subset of {', '.join(MOVES)}")
+        _check_whole(("budget", budget, MAX_SEARCH_BUDGET), ("seeds", seeds, 50), ("keep", keep, 1000))
         self.budget, self.seeds, self.keep = budget, seeds, keep
         self.time_budget_s = None if time_budget_s is None else float(time_budget_s)
-        self.moves = tuple(moves)
+        self.moves = _check_moves(moves)
         self.checkpoint = checkpoint
 
     def expand(self, smiles: Sequence[str], query: Any = None) -> list[Any]:
@@ -262,24 +283,12 @@ class SearchExpander:
         Raises:
             NmrLensError: without a query (the search is scored with its spectra).
         """
-        from nmrlens.pipeline.candidates import make_candidate
-
         if query is None:
             raise NmrLensError("expand: the structure search needs the query's spectra")
         found = structure_search(list(smiles), ssr_scorer(query, None, self.checkpoint), budget=self.budget,
                                  time_budget_s=self.time_budget_s, moves=self.moves)
         seen = set(smiles)
-        out = []
-        for smi, _ in found:
-            if len(out) >= self.keep:
-                break
-            if smi in seen:
-                continue
-            try:
-                out.append(make_candidate(smi, self.name))
-            except InvalidMoleculeError:
-                continue
-        return out
+        return _as_candidates((smi for smi, _ in found if smi not in seen), self.name, self.keep)
 
 
 class SeedSource:
@@ -297,23 +306,12 @@ class SeedSource:
 
     def __init__(self, library: "SeedLibrary | str | Path", limit: int = MAX_LIBRARY_SEEDS) -> None:
         self.library = library if isinstance(library, SeedLibrary) else SeedLibrary.from_path(library)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
-            raise NmrLensError(f"limit: got {limit!r}, expected a whole number in 1..10000")
+        _check_whole(("limit", limit, 10_000))
         self.limit = limit
 
     def candidates(self, query: Any, *, formula: str | None, k: int, **options: Any) -> list[Any]:
         """Up to ``limit`` seeds of ``formula`` as candidates (``k`` is not used: the pipeline ranks them)."""
-        from nmrlens.pipeline.candidates import make_candidate
-
-        if not formula:
-            return []
-        out = []
-        for smi in self.library.seeds(formula, self.limit):
-            try:
-                out.append(make_candidate(smi, self.name))
-            except InvalidMoleculeError:
-                continue
-        return out
+        return _as_candidates(self.library.seeds(formula, self.limit), self.name) if formula else []
 
 
 def ssr_scorer(query: Any, config: str | None = None, checkpoint: str | None = None) -> Callable[[Sequence[str]], list[float]]:
@@ -358,9 +356,7 @@ def structure_search(seeds: Sequence[str], score: Callable[[Sequence[str]], Sequ
     """
     from nmrlens.chem.mol import canonical_smiles, parse_smiles
 
-    for name, v, hi in (("budget", budget, MAX_SEARCH_BUDGET), ("width", width, 100), ("per_step", per_step, MAX_NEIGHBOURS)):
-        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
-            raise NmrLensError(f"{name}: got {v!r}, expected a whole number in 1..{hi}")
+    _check_whole(("budget", budget, MAX_SEARCH_BUDGET), ("width", width, 100), ("per_step", per_step, MAX_NEIGHBOURS))
     t0 = time.perf_counter()
     start: list[str] = []
     for s in seeds:
