@@ -3,7 +3,12 @@
 Two assigners share one optimal-assignment step (:func:`nmrlens.data.shiftdata.assign_with_costs`,
 scipy's ``linear_sum_assignment`` on symmetry classes: equivalent carbons share one peak, a peak
 takes several classes when there are fewer peaks than classes, every peak gets a class when
-there are at least as many classes as peaks, and S/D/T/Q (13C) letters forbid the wrong H count):
+there are at least as many classes as peaks, and S/D/T/Q (13C) letters forbid the wrong H count).
+Carbon classes are the NMR equivalence classes of :func:`nmrlens.chem.heterotopic.nmr_classes`:
+diastereotopic groups and the groups on a slowly rotating amide-type N are separate classes, and the
+cis/trans (syn/anti) members of a pair get :func:`~nmrlens.chem.heterotopic.c13_tag_offsets` added to
+their predicted 13C shifts so that they take their peaks in the right order (the prenyl methyls).
+Proton groups stay topological.
 
 - *baseline*: predicted shifts of :class:`~nmrlens.models.shifts.ShiftModel` (mean and standard
   deviation per atom); the cost of class i on peak j is ``z**2 / 2`` with
@@ -196,6 +201,7 @@ class MolInfo:
     c13_sd: np.ndarray | None = None
     h1_mu: np.ndarray | None = None
     h1_sd: np.ndarray | None = None
+    c13_offset: np.ndarray | None = None
     atom_emb: np.ndarray | None = None
     graph_emb: np.ndarray | None = None
 
@@ -208,11 +214,13 @@ class MolInfo:
 def prepare_mol(mol: "Mol") -> MolInfo:
     """Graph, carbon symmetry classes and proton groups of an RDKit molecule (explicit H allowed)."""
     from nmrlens.chem.couplings import proton_groups
-    from nmrlens.chem.mol import symmetry_classes
+    from nmrlens.chem.heterotopic import c13_tag_offsets, heterotopic_pairs, nmr_classes
 
     graph = featurize_mol(mol)
     node_of = {int(a): i for i, a in enumerate(graph.atom_map)}
-    classes = symmetry_classes(mol)
+    pairs = heterotopic_pairs(mol)
+    classes = nmr_classes(mol, pairs)
+    offsets = c13_tag_offsets(mol, pairs)
     by_class: dict[int, list[int]] = {}
     for i, a in enumerate(graph.atom_map):
         if graph.elements[i] == "C":
@@ -222,7 +230,8 @@ def prepare_mol(mol: "Mol") -> MolInfo:
     groups = [gr for gr in proton_groups(mol) if all(a in node_of for a in gr.atoms)]
     h_groups = [np.asarray([node_of[a] for a in gr.atoms], dtype=np.int64) for gr in groups]
     return MolInfo(mol, graph, c_classes, c_nh, h_groups, np.asarray([gr.n_h for gr in groups], dtype=np.int64),
-                   np.asarray([gr.exchangeable for gr in groups], dtype=bool))
+                   np.asarray([gr.exchangeable for gr in groups], dtype=bool),
+                   c13_offset=np.asarray([offsets[int(a)] for a in graph.atom_map], dtype=np.float64))
 
 
 def c13_cost_baseline(info: MolInfo, shifts: np.ndarray, kind: str = "absz", sd_floor: float = 0.5) -> np.ndarray:
@@ -440,6 +449,8 @@ class Assigner:
                 sl = slice(off, off + info.graph.n_atoms)
                 off += info.graph.n_atoms
                 info.c13_mu, info.c13_sd, info.h1_mu, info.h1_sd = (a[sl] for a in arrays)
+                if info.c13_offset is not None:
+                    info.c13_mu = info.c13_mu + info.c13_offset
                 if self.model is not None:
                     info.atom_emb, info.graph_emb = atom_np[sl], graph_np[k]
 

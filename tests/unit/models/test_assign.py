@@ -124,6 +124,23 @@ def test_toluene_equivalent_carbons_share_a_peak(baseline: Assigner) -> None:
     assert atoms[21.4] == (0,) and len(atoms[129.0]) == 2 and len(atoms[128.2]) == 2
 
 
+def test_prenyl_methyls_take_separate_peaks_in_the_drawn_geometry(baseline: Assigner) -> None:
+    # 3-methylbut-2-en-1-ol: the methyl cis to CH2OH (Z) at 17.8 ppm, the trans one (E) at 25.8 ppm; the
+    # graph cannot tell them apart, the drawing can (nmrlens.chem.heterotopic)
+    from rdkit import Chem
+    from rdkit.Chem import AllChem, rdDepictor, rdMolTransforms
+
+    mol3d = Chem.AddHs(Chem.MolFromSmiles("CC(C)=CCO"))
+    assert AllChem.EmbedMolecule(mol3d, randomSeed=3) == 0
+    mol3d = Chem.RemoveHs(mol3d)
+    mol = Chem.Mol(mol3d)
+    rdDepictor.GenerateDepictionMatching3DStructure(mol, mol3d)
+    cis = min((0, 2), key=lambda m: abs(rdMolTransforms.GetDihedralDeg(mol3d.GetConformer(), m, 1, 3, 4)))
+    spec = _c13((136.5, "S"), (123.5, "D"), (59.2, "T"), (25.8, "Q"), (17.8, "Q"))
+    got = _by_atom(baseline.assign(Chem.MolToMolBlock(mol), spec))
+    assert got[cis] == 17.8 and got[2 - cis] == 25.8
+
+
 def test_multiplicity_overrides_shift_proximity(baseline: Assigner) -> None:
     # ethyl acetate with swapped CH3 shifts but S/D/T/Q letters: the letters decide the carbonyl/CH2
     spec = _c13((171.0, "S"), (60.4, "T"), (21.0, "Q"), (14.2, "Q"))
